@@ -1,0 +1,62 @@
+"""werft: the on-premise MLOps platform in one package.
+
+The tracking API works with no server (local mode, straight into
+``~/.werft``) and against one (``WERFT_URL``), with the same calls::
+
+    import werft
+
+    with werft.start_run(project="churn", name="gbm-depth3") as run:
+        werft.log_params({"depth": 3, "lr": 0.1})
+        werft.log_metric("auc", 0.91)
+"""
+
+from __future__ import annotations
+
+from werft.sdk.fluent import (
+    ActiveRun,
+    active_run,
+    configure,
+    download_artifact,
+    end_run,
+    get_dataset_version,
+    get_metric_history,
+    get_run,
+    list_artifacts,
+    log_artifact,
+    log_artifacts,
+    log_dataset,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    search_runs,
+    set_tag,
+    set_tags,
+    start_run,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActiveRun",
+    "__version__",
+    "active_run",
+    "configure",
+    "download_artifact",
+    "end_run",
+    "get_dataset_version",
+    "get_metric_history",
+    "get_run",
+    "list_artifacts",
+    "log_artifact",
+    "log_artifacts",
+    "log_dataset",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]
