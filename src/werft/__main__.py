@@ -1,0 +1,5 @@
+"""``python -m werft`` runs the CLI."""
+
+from werft.cli.main import main
+
+main()

@@ -1,0 +1,59 @@
+"""The ``werft`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from werft import __version__
+from werft.cli import context, projects, quickstart, runs, system
+
+app = typer.Typer(
+    name="werft",
+    help="werft: on-premise MLOps — track experiments, version data and models, "
+    "gate, deploy and monitor them on your own servers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"werft {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    url: Annotated[
+        str | None, typer.Option("--url", help="werft server to talk to (else WERFT_URL / local).")
+    ] = None,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="werft home folder (else WERFT_HOME / ~/.werft).")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """Global options, applied before any command."""
+    cli = context.CliContext(overrides={"url": url, "home": home})
+    ctx.obj = cli
+    ctx.call_on_close(cli.close)
+
+
+app.command("quickstart")(quickstart.quickstart)
+app.command("server")(system.server)
+app.add_typer(projects.app, name="projects")
+app.add_typer(runs.app, name="runs")
+app.add_typer(system.db_app, name="db")
+app.command("config")(system.config)
+app.command("gc")(system.gc)
+
+
+def main() -> None:
+    """Entry point of the ``werft`` script."""
+    app()

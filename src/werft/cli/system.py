@@ -1,0 +1,153 @@
+"""`werft server`, `werft db`, `werft config`, `werft gc`."""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+
+from werft.cli import context
+from werft.cli.errors import handle_errors
+from werft.cli.output import JSON_HELP, print_json, table
+from werft.errors import InvalidInputError
+from werft.store.db import Database
+
+db_app = typer.Typer(help="The metadata store's schema.", no_args_is_help=True)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@handle_errors
+def server(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port [default: 8080].")] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Allow a non-loopback address although auth is off."),
+    ] = False,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the werft server: REST API under /api/v1, OpenAPI at /api/v1/docs."""
+    import uvicorn
+
+    from werft.server.app import create_app
+
+    cli = context.get(ctx)
+    cli.overrides.update({"server_host": host, "server_port": port})
+    settings = cli.loaded.settings
+    if settings.url:
+        raise InvalidInputError("unset WERFT_URL to run a server: it would talk to another one")
+    if not _is_loopback(settings.server_host):
+        if not insecure:
+            raise InvalidInputError(
+                f"refusing to bind {settings.server_host}: authentication is not available yet, "
+                "so anyone on the network could read and change everything; bind 127.0.0.1 "
+                "behind an authenticating proxy, or pass --insecure if you accept that"
+            )
+        print(
+            f"WARNING: serving WITHOUT AUTHENTICATION on {settings.server_host}: anyone who "
+            "can reach this port can read and change all data.",
+            file=sys.stderr,
+        )
+    print(
+        f"werft server on http://{settings.server_host}:{settings.server_port} "
+        f"(database {Database(settings.effective_database_url).display_url}, "
+        f"artifacts {settings.effective_artifacts_url})",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.server_host,
+        port=settings.server_port,
+        log_level=log_level,
+        timeout_keep_alive=30,
+    )
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply the metadata store's migrations (also done on start)."""
+    settings = context.get(ctx).loaded.settings
+    db = Database(settings.effective_database_url)
+    before = db.current_revision()
+    db.upgrade(revision)
+    after = db.current_revision()
+    db.dispose()
+    print(f"{db.display_url}: {before or 'empty'} -> {after}")
+
+
+@db_app.command("current")
+@handle_errors
+def db_current(ctx: typer.Context) -> None:
+    """Print the schema revision the metadata store is at."""
+    settings = context.get(ctx).loaded.settings
+    db = Database(settings.effective_database_url)
+    print(f"{db.display_url}: {db.current_revision() or 'empty'}")
+    db.dispose()
+
+
+@handle_errors
+def config(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Show the effective settings and where each value came from."""
+    loaded = context.get(ctx).loaded
+    settings = loaded.settings
+    values = settings.model_dump()
+    values["token"] = "********" if settings.token else None
+    values["database_url"] = settings.effective_database_url
+    values["artifacts_url"] = settings.effective_artifacts_url
+    rows = [(name, values[name], loaded.sources[name]) for name in type(settings).model_fields]
+    if as_json:
+        print_json(
+            {
+                "config_file": str(loaded.config_file),
+                "settings": {
+                    n: {"value": str(v) if v is not None else None, "source": s} for n, v, s in rows
+                },
+            }
+        )
+        return
+    table(f"werft config (file: {loaded.config_file})", ["setting", "value", "source"], rows)
+
+
+@handle_errors
+def gc(
+    ctx: typer.Context,
+    older_than_days: Annotated[
+        float | None,
+        typer.Option(
+            "--older-than-days",
+            help="Purge what was deleted at least this many days ago "
+            "[default: delete_retention_days]; 0 purges every deleted object now.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Purge deleted runs and projects, then every artifact nothing references."""
+    older = None if older_than_days is None else timedelta(days=older_than_days)
+    report = context.get(ctx).backend().gc(older)
+    if as_json:
+        print_json(report)
+        return
+    print(
+        f"purged {len(report.projects_purged)} project(s) {', '.join(report.projects_purged)}"
+        f" and {report.runs_purged} run(s); deleted {report.blobs_deleted} blob(s), "
+        f"{report.bytes_freed:,} bytes freed"
+    )

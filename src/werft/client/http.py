@@ -1,0 +1,293 @@
+"""HTTP client for a werft server: the SDK's and CLI's remote backend.
+
+Problem documents from the server become the same ``WerftError`` kinds the
+services raise, so callers handle errors identically in local and remote
+mode.  Uploads and downloads stream in chunks and never hold a file in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from werft import __version__
+from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
+from werft.store.artifacts import CHUNK_SIZE, BlobInfo, validate_artifact_path
+from werft.tracking.entities import (
+    ArtifactInfo,
+    DatasetVersion,
+    Metric,
+    Page,
+    Project,
+    Run,
+    RunStatus,
+    encode_float,
+)
+from werft.tracking.gc import GcReport
+
+API = "/api/v1"
+
+
+def _file_chunks(path: Path) -> Iterator[bytes]:
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK_SIZE):
+            yield chunk
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+class WerftClient:
+    """Typed access to ``/api/v1`` of a werft server."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 60.0,
+        transport: httpx.BaseTransport | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        """Connect to ``url``.
+
+        Args:
+            url: Base URL of the server, e.g. ``http://127.0.0.1:8080``.
+            token: API token sent as a bearer token.
+            timeout: Seconds to wait for each network operation (not the
+                whole transfer, so large uploads do not time out).
+            transport: An httpx transport, e.g. for tests against an app in process.
+            http: A ready httpx client (e.g. Starlette's TestClient); wins over the rest.
+        """
+        self.url = url.rstrip("/")
+        headers = {"user-agent": f"werft/{__version__}"}
+        if token:
+            headers["authorization"] = f"Bearer {token}"
+        self._http = http or httpx.Client(
+            base_url=self.url, headers=headers, timeout=timeout, transport=transport
+        )
+        if http is not None:
+            self._http.headers.update(headers)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- plumbing -------------------------------------------------------------------
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, API + path, **kwargs)
+        except httpx.TransportError as exc:
+            raise UnavailableError(
+                f"werft server at {self.url} is unreachable ({exc.__class__.__name__}: {exc}); "
+                "is `werft server` running and WERFT_URL right?"
+            ) from exc
+        if response.is_error:
+            raise self._error(response)
+        return response
+
+    def _error(self, response: httpx.Response) -> WerftError:
+        try:
+            problem = response.json()
+            kind = ERROR_KINDS.get(str(problem.get("code")), WerftError)
+            return kind(str(problem.get("detail") or problem.get("title")))
+        except (ValueError, AttributeError):
+            return WerftError(
+                f"werft server answered {response.status_code}: {response.text[:200]}"
+            )
+
+    def _json(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
+        if body is not None:
+            kwargs["content"] = orjson.dumps(body)
+            kwargs["headers"] = {"content-type": "application/json"}
+        response = self._request(method, path, **kwargs)
+        return None if response.status_code == 204 else response.json()
+
+    # --- server -----------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._json("GET", "/health")
+        return result
+
+    # --- projects ---------------------------------------------------------------------
+
+    def create_project(
+        self, key: str, *, name: str | None = None, description: str = ""
+    ) -> Project:
+        body = {"key": key, "name": name, "description": description}
+        return Project.model_validate(self._json("POST", "/projects", body))
+
+    def get_or_create_project(self, key: str) -> Project:
+        return Project.model_validate(self._json("PUT", f"/projects/{_q(key)}", {}))
+
+    def get_project(self, key: str) -> Project:
+        return Project.model_validate(self._json("GET", f"/projects/{_q(key)}"))
+
+    def list_projects(
+        self, *, limit: int = 100, cursor: str | None = None, include_deleted: bool = False
+    ) -> Page[Project]:
+        params: dict[str, Any] = {"limit": limit, "include_deleted": include_deleted}
+        if cursor:
+            params["cursor"] = cursor
+        return Page[Project].model_validate(self._json("GET", "/projects", params=params))
+
+    def delete_project(self, key: str) -> Project:
+        return Project.model_validate(self._json("DELETE", f"/projects/{_q(key)}"))
+
+    def restore_project(self, key: str) -> Project:
+        return Project.model_validate(self._json("POST", f"/projects/{_q(key)}/restore"))
+
+    # --- runs -------------------------------------------------------------------------
+
+    def create_run(self, project: str, **fields: Any) -> Run:
+        return Run.model_validate(self._json("POST", f"/projects/{_q(project)}/runs", fields))
+
+    def get_run(self, run_id: str) -> Run:
+        return Run.model_validate(self._json("GET", f"/runs/{_q(run_id)}"))
+
+    def end_run(self, run_id: str, status: RunStatus = RunStatus.FINISHED) -> Run:
+        return Run.model_validate(
+            self._json("PATCH", f"/runs/{_q(run_id)}", {"status": status.value})
+        )
+
+    def delete_run(self, run_id: str) -> None:
+        self._json("DELETE", f"/runs/{_q(run_id)}")
+
+    def restore_run(self, run_id: str) -> Run:
+        return Run.model_validate(self._json("POST", f"/runs/{_q(run_id)}/restore"))
+
+    def log_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        body = {"params": {k: v if isinstance(v, str) else str(v) for k, v in params.items()}}
+        self._json("POST", f"/runs/{_q(run_id)}/params", body)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        body = {"tags": {k: v if isinstance(v, str) else str(v) for k, v in tags.items()}}
+        self._json("POST", f"/runs/{_q(run_id)}/tags", body)
+
+    def delete_tag(self, run_id: str, key: str) -> None:
+        self._json("DELETE", f"/runs/{_q(run_id)}/tags/{_q(key)}")
+
+    def log_metric_rows(self, run_id: str, rows: Sequence[tuple[str, float, int, int]]) -> int:
+        """Send buffered ``(key, value, step, timestamp_ms)`` points in one request."""
+        body = {
+            "metrics": [
+                {"key": k, "value": encode_float(v), "step": s, "timestamp": t}
+                for k, v, s, t in rows
+            ]
+        }
+        result = self._json("POST", f"/runs/{_q(run_id)}/metrics", body)
+        return int(result["logged"])
+
+    def get_metric_history(
+        self, run_id: str, key: str, *, limit: int = 50_000, cursor: str | None = None
+    ) -> Page[Metric]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        data = self._json("GET", f"/runs/{_q(run_id)}/metrics/{_q(key)}/history", params=params)
+        return Page[Metric].model_validate(data)
+
+    def search_runs(
+        self,
+        project: str,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        max_results: int = 1000,
+        cursor: str | None = None,
+    ) -> Page[Run]:
+        body = {
+            "filter": filter,
+            "order_by": list(order_by or []),
+            "max_results": max_results,
+            "cursor": cursor,
+        }
+        data = self._json("POST", f"/projects/{_q(project)}/runs/search", body)
+        return Page[Run].model_validate(data)
+
+    # --- artifacts and blobs ----------------------------------------------------------
+
+    def upload_blob(self, path: Path) -> BlobInfo:
+        data = self._json("POST", "/blobs", content=_file_chunks(path))
+        return BlobInfo(digest=data["digest"], size=data["size"])
+
+    def log_artifact(
+        self, run_id: str, local_path: Path, artifact_path: str | None = None
+    ) -> ArtifactInfo:
+        path = validate_artifact_path(artifact_path or local_path.name)
+        url = f"/runs/{_q(run_id)}/artifacts/{quote(path)}"
+        response = self._request("PUT", url, content=_file_chunks(local_path))
+        return ArtifactInfo.model_validate(response.json())
+
+    def list_artifacts(self, run_id: str, prefix: str | None = None) -> list[ArtifactInfo]:
+        params = {"prefix": prefix} if prefix else {}
+        data = self._json("GET", f"/runs/{_q(run_id)}/artifacts", params=params)
+        return [ArtifactInfo.model_validate(item) for item in data]
+
+    def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
+        """Stream an artifact to ``dest``, checking its hash before it appears there."""
+        path = validate_artifact_path(artifact_path)
+        url = API + f"/runs/{_q(run_id)}/artifacts/{quote(path)}"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".werft-download-")
+        try:
+            with os.fdopen(fd, "wb") as out, self._http.stream("GET", url) as response:
+                if response.is_error:
+                    response.read()
+                    raise self._error(response)
+                expected = response.headers.get("x-werft-digest", "")
+                hasher = hashlib.sha256()
+                for chunk in response.iter_bytes(CHUNK_SIZE):
+                    hasher.update(chunk)
+                    out.write(chunk)
+            if expected and expected != f"sha256:{hasher.hexdigest()}":
+                raise IntegrityError(
+                    f"artifact {path!r} of run {run_id} arrived corrupt (expected {expected})"
+                )
+            os.replace(tmp_name, dest)
+        except httpx.TransportError as exc:
+            raise UnavailableError(f"download from {self.url} failed: {exc}") from exc
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+        return dest
+
+    # --- datasets ---------------------------------------------------------------------
+
+    def register_dataset(
+        self, project: str, name: str, description: dict[str, Any], data_digest: str | None
+    ) -> DatasetVersion:
+        body = {"name": name, "description": description, "data_digest": data_digest}
+        data = self._json("POST", f"/projects/{_q(project)}/datasets", body)
+        return DatasetVersion.model_validate(data)
+
+    def link_input(self, run_id: str, dataset_version_id: str, context: str) -> None:
+        body = {"dataset_version_id": dataset_version_id, "context": context}
+        self._json("POST", f"/runs/{_q(run_id)}/inputs", body)
+
+    def get_dataset_version(
+        self, project: str, name: str, version: int | str = "latest"
+    ) -> DatasetVersion:
+        url = f"/projects/{_q(project)}/datasets/{_q(name)}/versions/{version}"
+        return DatasetVersion.model_validate(self._json("GET", url))
+
+    def list_dataset_versions(self, project: str, name: str | None = None) -> list[DatasetVersion]:
+        params = {"name": name} if name else {}
+        data = self._json("GET", f"/projects/{_q(project)}/datasets", params=params)
+        return [DatasetVersion.model_validate(item) for item in data]
+
+    # --- maintenance ------------------------------------------------------------------
+
+    def gc(self, older_than: timedelta | None = None) -> GcReport:
+        body = {"older_than_seconds": None if older_than is None else older_than.total_seconds()}
+        return GcReport.model_validate(self._json("POST", "/gc", body))

@@ -1,0 +1,54 @@
+"""The FastAPI application: thin routers over the domain services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+
+from werft import __version__
+from werft.config import Settings
+from werft.server import problems
+from werft.server.api import artifacts, projects, runs, system
+from werft.services import Services, build_services
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """Build the app; the services are built in the lifespan unless given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = services is None
+        if owned:
+            assert settings is not None
+            app.state.services = build_services(settings)
+        else:
+            app.state.services = services
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.services.close()
+
+    if settings is None and services is None:
+        raise ValueError("create_app needs settings or services")
+    app = FastAPI(
+        title="werft",
+        version=__version__,
+        summary="On-premise MLOps: experiment tracking, registry, serving, monitoring.",
+        lifespan=lifespan,
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    if services is not None:
+        app.state.services = services
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for module in (system, projects, runs, artifacts):
+        api.include_router(module.router)
+    app.include_router(api)
+    return app

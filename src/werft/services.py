@@ -1,0 +1,71 @@
+"""Build werft's domain services once, from settings, for every edge to share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from werft.config import Settings
+from werft.store.artifacts import ArtifactStore
+from werft.store.db import Database
+from werft.tracking._rows import Clock, utcnow
+from werft.tracking.artifacts import ArtifactService
+from werft.tracking.dataset_versions import DatasetService
+from werft.tracking.gc import GarbageCollector
+from werft.tracking.projects import ProjectService
+from werft.tracking.runs import RunService
+
+
+@dataclass(frozen=True)
+class Services:
+    """The domain services over one metadata store and one artifact store."""
+
+    db: Database
+    store: ArtifactStore
+    projects: ProjectService
+    runs: RunService
+    artifacts: ArtifactService
+    datasets: DatasetService
+    gc: GarbageCollector
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.db.dispose()
+
+
+def storage_options(settings: Settings) -> dict[str, Any]:
+    """fsspec options for the artifact store (the S3 endpoint, when set)."""
+    if not settings.effective_artifacts_url.startswith("s3://"):
+        return {}
+    # Fail in seconds, not minutes, when the endpoint does not answer: s3fs
+    # retries on top of botocore's own retries otherwise.
+    options: dict[str, Any] = {
+        "config_kwargs": {"connect_timeout": 10, "retries": {"max_attempts": 3}}
+    }
+    if settings.s3_endpoint_url:
+        options["client_kwargs"] = {"endpoint_url": settings.s3_endpoint_url}
+    return options
+
+
+def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Services:
+    """Connect the stores and build the services; applies pending migrations."""
+    db = Database(settings.effective_database_url)
+    if migrate:
+        db.ensure_schema()
+    store = ArtifactStore(
+        settings.effective_artifacts_url,
+        storage_options=storage_options(settings),
+        spool_dir=settings.home / "tmp",
+    )
+    return Services(
+        db=db,
+        store=store,
+        projects=ProjectService(db, clock=clock),
+        runs=RunService(db, clock=clock),
+        artifacts=ArtifactService(db, store, clock=clock),
+        datasets=DatasetService(db, store, clock=clock),
+        gc=GarbageCollector(
+            db, store, retention=timedelta(days=settings.delete_retention_days), clock=clock
+        ),
+    )
