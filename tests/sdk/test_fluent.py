@@ -56,6 +56,12 @@ def test_the_issue_example(sdk: Backend, tmp_path: Path) -> None:
     assert version.profile["row_count"] == 100
 
 
+def test_tags_at_start_are_text_in_both_modes(sdk: Backend) -> None:
+    with werft.start_run(project="churn", tags={"attempt": 2, "team": "sales"}) as run:
+        pass
+    assert werft.get_run(run.id).tags == {"attempt": "2", "team": "sales"}
+
+
 def test_exception_marks_the_run_failed_and_propagates(sdk: Backend) -> None:
     with pytest.raises(ZeroDivisionError), werft.start_run(project="churn") as run:
         werft.log_metric("loss", 0.5)

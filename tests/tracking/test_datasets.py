@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def _column(df: pd.DataFrame, name: str) -> ColumnProfile:
     return next(column for column in profile_frame(df).columns if column.name == name)
 
 
-def _numeric(values: list[float] | np.ndarray[Any, Any]) -> NumericStats:
+def _numeric(values: Sequence[float] | np.ndarray[Any, Any]) -> NumericStats:
     stats = _column(pd.DataFrame({"x": values}), "x").numeric
     assert stats is not None
     return stats
@@ -445,7 +446,7 @@ def test_load_table_rejects_unsupported_input(data: Any) -> None:
 def test_load_table_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "absent.parquet"
 
-    with pytest.raises(NotFoundError, match="absent.parquet"):
+    with pytest.raises(NotFoundError, match=r"absent\.parquet"):
         load_table(path)
 
 
@@ -453,7 +454,7 @@ def test_load_table_corrupt_parquet(tmp_path: Path) -> None:
     path = tmp_path / "broken.parquet"
     path.write_bytes(b"not parquet at all")
 
-    with pytest.raises(InvalidInputError, match="broken.parquet"):
+    with pytest.raises(InvalidInputError, match=r"broken\.parquet"):
         load_table(path)
 
 

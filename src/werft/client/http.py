@@ -150,6 +150,9 @@ class WerftClient:
     # --- runs -------------------------------------------------------------------------
 
     def create_run(self, project: str, **fields: Any) -> Run:
+        # Tags are text, as in local mode, where the service stringifies them.
+        tags = fields.get("tags") or {}
+        fields["tags"] = {k: v if isinstance(v, str) else str(v) for k, v in tags.items()}
         return Run.model_validate(self._json("POST", f"/projects/{_q(project)}/runs", fields))
 
     def get_run(self, run_id: str) -> Run:

@@ -7,6 +7,7 @@ backend is built on first use from the settings, local or remote.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import sys
 import tempfile
 import threading
@@ -172,7 +173,10 @@ class ActiveRun:
         try:
             self._buffer.close()
         except WerftError:
-            self._backend.end_run(self.id, RunStatus.FAILED)
+            # Metrics were lost (and saved to the recovery file): the run did not
+            # record what it measured, so it must not look finished.
+            with contextlib.suppress(WerftError):
+                self._backend.end_run(self.id, RunStatus.FAILED)
             raise
         return self._backend.end_run(self.id, RunStatus(status))
 

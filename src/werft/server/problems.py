@@ -51,7 +51,7 @@ _HTTP_CODES = {
 def problem(status: int, title: str, detail: str, code: str, **extra: object) -> JSONResponse:
     """A problem+json response."""
     body = {
-        "type": f"https://werft.dev/problems/{code}",
+        "type": f"urn:werft:problem:{code}",
         "title": title,
         "status": status,
         "detail": detail,

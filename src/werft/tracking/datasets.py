@@ -15,7 +15,7 @@ import heapq
 import json
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -47,8 +47,10 @@ _INT64_MAX = np.iinfo(np.int64).max
 
 _SUPPORTED = "expected a pandas DataFrame or a path to a .parquet, .pq, .csv or .csv.gz file"
 
-FloatArray = npt.NDArray[np.float64]
-ObjectArray = npt.NDArray[np.object_]
+_FloatArray = npt.NDArray[np.float64]
+_ObjectArray = npt.NDArray[np.object_]
+# A column in canonical form: type marker, fixed-width values (0 where null), null mask.
+_Canonical = tuple[str, npt.NDArray[np.generic], npt.NDArray[np.bool_]]
 
 
 class _Frozen(BaseModel):
@@ -190,7 +192,7 @@ def dataset_digest(df: pd.DataFrame) -> str:
     for name, series in df.items():
         column_type = _column_type(series)
         marker, values, nulls = _canonical_values(series, column_type)
-        label = json.dumps([str(name), column_type, marker], ensure_ascii=False).encode()
+        label = json.dumps([str(name), column_type, marker]).encode()
         # The label is length-prefixed and the values have a width fixed by the type and
         # the row count, so no two different tables feed the same byte stream.
         digest.update(len(label).to_bytes(8, "little") + label)
@@ -270,15 +272,13 @@ def _column_type(series: pd.Series) -> ColumnType:
     return "string"
 
 
-def _float_values(series: pd.Series) -> FloatArray:
-    values: FloatArray = series.to_numpy(dtype=np.float64, na_value=np.nan)
+def _float_values(series: pd.Series) -> _FloatArray:
+    values: _FloatArray = series.to_numpy(dtype=np.float64, na_value=np.nan)
     return values
 
 
-def _canonical_values(
-    series: pd.Series, column_type: ColumnType
-) -> tuple[str, npt.NDArray[np.generic], npt.NDArray[np.bool_]]:
-    """A type marker, fixed-width little-endian values (0 where null) and the null mask."""
+def _canonical_values(series: pd.Series, column_type: ColumnType) -> _Canonical:
+    """The column as :data:`_Canonical`, little-endian, independent of its physical dtype."""
     if column_type == "float":
         values = _float_values(series)
         nulls = np.isnan(values)
@@ -302,9 +302,7 @@ def _canonical_values(
     return "", np.where(codes >= 0, key_hashes[codes], 0).astype("<u8"), nulls
 
 
-def _canonical_datetimes(
-    series: pd.Series, nulls: npt.NDArray[np.bool_]
-) -> tuple[str, npt.NDArray[np.generic], npt.NDArray[np.bool_]]:
+def _canonical_datetimes(series: pd.Series, nulls: npt.NDArray[np.bool_]) -> _Canonical:
     timezone = series.dt.tz
     if timezone is not None:
         # The instant is the value; the zone is part of the type.
@@ -318,9 +316,7 @@ def _canonical_datetimes(
     return marker, np.where(nulls, 0, ticks).astype("<i8"), nulls
 
 
-def _factorize_as_text(
-    series: pd.Series,
-) -> tuple[npt.NDArray[np.intp], ObjectArray, bool]:
+def _factorize_as_text(series: pd.Series) -> tuple[npt.NDArray[np.intp], _ObjectArray, bool]:
     """Codes (-1 for null), the distinct non-null values as text, and whether any was not text.
 
     Distinct values that render as the same text (``1`` and ``"1"`` in an object
@@ -336,32 +332,24 @@ def _factorize_as_text(
 
 def _profile_column(name: str, series: pd.Series) -> ColumnProfile:
     column_type = _column_type(series)
+    stats: dict[str, Any]
     if column_type in ("integer", "float"):
         values = _float_values(series)
         present = values[~np.isnan(values)]
-        return ColumnProfile(
-            name=name,
-            type=column_type,
-            count=present.size,
-            null_count=values.size - present.size,
-            numeric=_numeric_stats(present),
-        )
-    null_count = int(series.isna().sum())
-    profile = ColumnProfile(
-        name=name, type=column_type, count=len(series) - null_count, null_count=null_count
-    )
-    if column_type != "datetime":
-        return profile.model_copy(update={"categorical": _categorical_stats(series)})
-    low, high = series.min(), series.max()
-    return profile.model_copy(
-        update={
+        null_count, stats = values.size - present.size, {"numeric": _numeric_stats(present)}
+    elif column_type == "datetime":
+        null_count, low, high = int(series.isna().sum()), series.min(), series.max()
+        stats = {
             "datetime_min": None if pd.isna(low) else pd.Timestamp(low).isoformat(),
             "datetime_max": None if pd.isna(high) else pd.Timestamp(high).isoformat(),
         }
-    )
+    else:
+        null_count, stats = int(series.isna().sum()), {"categorical": _categorical_stats(series)}
+    count = len(series) - null_count
+    return ColumnProfile(name=name, type=column_type, count=count, null_count=null_count, **stats)
 
 
-def _numeric_stats(present: FloatArray) -> NumericStats:
+def _numeric_stats(present: _FloatArray) -> NumericStats:
     """Statistics of the non-null values of a numeric column (see :class:`NumericStats`)."""
     empty = NumericStats(
         min=None, max=None, mean=None, std=None, quantiles={}, bin_edges=[], bin_counts=[]
@@ -399,10 +387,10 @@ def _numeric_stats(present: FloatArray) -> NumericStats:
     )
 
 
-def _quantiles(finite: FloatArray) -> FloatArray:
+def _quantiles(finite: _FloatArray) -> _FloatArray:
     """``np.quantile`` at :data:`_PROBS`, finite even for values beyond ±9e307."""
     with np.errstate(over="ignore", invalid="ignore"):
-        cuts: FloatArray = np.quantile(finite, _PROBS)
+        cuts: _FloatArray = np.quantile(finite, _PROBS)
     if not np.isfinite(cuts).all():
         # Interpolation computes b - a, which overflows for such values; halving is exact.
         cuts = np.quantile(finite * 0.5, _PROBS) * 2.0
@@ -426,7 +414,7 @@ def _categorical_stats(series: pd.Series) -> CategoricalStats:
     return CategoricalStats(distinct=keys.size, top=top, other_count=int(counts.sum()) - kept)
 
 
-def _top_values(keys: ObjectArray, counts: npt.NDArray[np.int64]) -> list[tuple[str, int]]:
+def _top_values(keys: _ObjectArray, counts: npt.NDArray[np.int64]) -> list[tuple[str, int]]:
     """The :data:`TOP_VALUES` most frequent keys, most frequent first, ties by key."""
     if keys.size > TOP_VALUES:
         threshold = int(np.partition(counts, keys.size - TOP_VALUES)[keys.size - TOP_VALUES])
