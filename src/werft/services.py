@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from werft.config import Settings
+from werft.registry.service import ModelRegistry
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
 from werft.tracking._rows import Clock, utcnow
@@ -28,6 +29,7 @@ class Services:
     artifacts: ArtifactService
     datasets: DatasetService
     gc: GarbageCollector
+    registry: ModelRegistry
 
     def close(self) -> None:
         """Release database connections."""
@@ -68,4 +70,5 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         gc=GarbageCollector(
             db, store, retention=timedelta(days=settings.delete_retention_days), clock=clock
         ),
+        registry=ModelRegistry(db, clock=clock),
     )

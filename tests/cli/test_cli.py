@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import werft
 from werft.cli.main import app
+from werft.store.migrations import HEAD_REVISION
 
 runner = CliRunner()
 
@@ -98,9 +99,9 @@ def test_unreachable_server_exits_7(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_db_upgrade_and_gc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WERFT_HOME", str(tmp_path / "h"))
     code, out, _ = _invoke("db", "upgrade")
-    assert code == 0 and "empty -> 0001" in out
+    assert code == 0 and f"empty -> {HEAD_REVISION}" in out
     code, out, _ = _invoke("db", "current")
-    assert code == 0 and out.strip().endswith("0001")
+    assert code == 0 and out.strip().endswith(HEAD_REVISION)
     code, out, _ = _invoke("gc", "--json")
     assert code == 0 and json.loads(out)["runs_purged"] == 0
 

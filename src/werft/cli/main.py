@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from werft import __version__
-from werft.cli import context, projects, quickstart, runs, system
+from werft.cli import context, models, projects, quickstart, runs, system
 
 app = typer.Typer(
     name="werft",
@@ -49,6 +49,7 @@ app.command("quickstart")(quickstart.quickstart)
 app.command("server")(system.server)
 app.add_typer(projects.app, name="projects")
 app.add_typer(runs.app, name="runs")
+app.add_typer(models.app, name="models")
 app.add_typer(system.db_app, name="db")
 app.command("config")(system.config)
 app.command("gc")(system.gc)

@@ -21,6 +21,14 @@ import orjson
 
 from werft import __version__
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
+from werft.registry.entities import (
+    AliasEvent,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+    VersionStatus,
+)
+from werft.registry.uris import check_model_name
 from werft.store.artifacts import CHUNK_SIZE, BlobInfo, validate_artifact_path
 from werft.tracking.entities import (
     ArtifactInfo,
@@ -240,23 +248,27 @@ class WerftClient:
     def download_artifact(self, run_id: str, artifact_path: str, dest: Path) -> Path:
         """Stream an artifact to ``dest``, checking its hash before it appears there."""
         path = validate_artifact_path(artifact_path)
-        url = API + f"/runs/{_q(run_id)}/artifacts/{quote(path)}"
+        return self._download(f"/runs/{_q(run_id)}/artifacts/{quote(path)}", dest)
+
+    def download_blob(self, digest: str, dest: Path) -> Path:
+        """Stream a blob by content hash to ``dest``, verified against the hash."""
+        return self._download(f"/blobs/{_q(digest)}", dest, expected=digest)
+
+    def _download(self, path: str, dest: Path, expected: str | None = None) -> Path:
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=".werft-download-")
         try:
-            with os.fdopen(fd, "wb") as out, self._http.stream("GET", url) as response:
+            with os.fdopen(fd, "wb") as out, self._http.stream("GET", API + path) as response:
                 if response.is_error:
                     response.read()
                     raise self._error(response)
-                expected = response.headers.get("x-werft-digest", "")
+                expected = expected or response.headers.get("x-werft-digest", "")
                 hasher = hashlib.sha256()
                 for chunk in response.iter_bytes(CHUNK_SIZE):
                     hasher.update(chunk)
                     out.write(chunk)
             if expected and expected != f"sha256:{hasher.hexdigest()}":
-                raise IntegrityError(
-                    f"artifact {path!r} of run {run_id} arrived corrupt (expected {expected})"
-                )
+                raise IntegrityError(f"{path} arrived corrupt: its hash is not {expected}")
             os.replace(tmp_name, dest)
         except httpx.TransportError as exc:
             raise UnavailableError(f"download from {self.url} failed: {exc}") from exc
@@ -288,6 +300,73 @@ class WerftClient:
         params = {"name": name} if name else {}
         data = self._json("GET", f"/projects/{_q(project)}/datasets", params=params)
         return [DatasetVersion.model_validate(item) for item in data]
+
+    # --- registry ---------------------------------------------------------------------
+
+    def create_model(self, name: str, project: str, *, description: str = "") -> RegisteredModel:
+        body = {"name": name, "project": project, "description": description}
+        return RegisteredModel.model_validate(self._json("POST", "/models", body))
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return RegisteredModel.model_validate(self._json("GET", f"/models/{_q(name)}"))
+
+    def list_models(
+        self, *, project: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> Page[RegisteredModel]:
+        params: dict[str, Any] = {"limit": limit}
+        if project:
+            params["project"] = project
+        if cursor:
+            params["cursor"] = cursor
+        return Page[RegisteredModel].model_validate(self._json("GET", "/models", params=params))
+
+    def create_model_version(self, name: str, **fields: Any) -> ModelVersion:
+        check_model_name(name)  # a '/' in the name would otherwise change the URL
+        data = self._json("POST", f"/models/{_q(name)}/versions", fields)
+        return ModelVersion.model_validate(data)
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        data = self._json("GET", f"/models/{_q(name)}/versions/{int(version)}")
+        return ModelVersion.model_validate(data)
+
+    def list_model_versions(
+        self, name: str, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[ModelVersion]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor:
+            params["cursor"] = cursor
+        data = self._json("GET", f"/models/{_q(name)}/versions", params=params)
+        return Page[ModelVersion].model_validate(data)
+
+    def set_version_status(self, name: str, version: int, status: VersionStatus) -> ModelVersion:
+        url = f"/models/{_q(name)}/versions/{int(version)}"
+        return ModelVersion.model_validate(self._json("PATCH", url, {"status": status.value}))
+
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        data = self._json("GET", f"/models/{_q(name)}/aliases/{_q(alias)}")
+        return ModelVersion.model_validate(data)
+
+    def set_alias(self, name: str, alias: str, version: int, *, actor: str = "") -> ModelVersion:
+        body = {"version": version, "actor": actor}
+        data = self._json("PUT", f"/models/{_q(name)}/aliases/{_q(alias)}", body)
+        return ModelVersion.model_validate(data)
+
+    def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
+        url = f"/models/{_q(name)}/aliases/{_q(alias)}"
+        self._json("DELETE", url, params={"actor": actor})
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        params = {"alias": alias} if alias else {}
+        data = self._json("GET", f"/models/{_q(name)}/alias-history", params=params)
+        return [AliasEvent.model_validate(item) for item in data]
+
+    def model_lineage(self, name: str, version: int) -> Lineage:
+        data = self._json("GET", f"/models/{_q(name)}/versions/{int(version)}/lineage")
+        return Lineage.model_validate(data)
+
+    def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
+        data = self._json("GET", f"/dataset-versions/{_q(dataset_version_id)}/model-versions")
+        return [ModelVersion.model_validate(item) for item in data]
 
     # --- maintenance ------------------------------------------------------------------
 

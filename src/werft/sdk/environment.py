@@ -6,7 +6,6 @@ import getpass
 import platform
 import subprocess
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +69,9 @@ def git_state(start: Path) -> tuple[str | None, bool | None]:
 
 def packages() -> dict[str, str]:
     """Installed versions of the packages that decide a model's behaviour."""
+    # importlib.metadata costs 15 ms to import; only runs need it, not `import werft`.
+    from importlib import metadata
+
     found = {}
     for name in KEY_PACKAGES:
         try:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from werft.config import Settings
+    from werft.registry.entities import ModelVersion
     from werft.sdk.backend import Backend
     from werft.sdk.buffer import MetricBuffer
     from werft.sdk.sysmetrics import SystemMetricsSampler
@@ -387,6 +388,32 @@ def download_artifact(run_id: str, artifact_path: str, dest: str | Path) -> Path
 def get_dataset_version(project: str, name: str, version: int | str = "latest") -> DatasetVersion:
     """A dataset version by number, or the newest."""
     return _backend().get_dataset_version(project, name, version)
+
+
+def set_alias(name: str, alias: str, version: int) -> ModelVersion:
+    """Point a model's alias (e.g. ``staging``) at a version; the move is recorded."""
+    from werft.sdk.environment import current_user
+
+    return _backend().set_alias(name, alias, version, actor=current_user())
+
+
+def delete_alias(name: str, alias: str) -> None:
+    """Remove a model's alias; its history keeps the deletion."""
+    from werft.sdk.environment import current_user
+
+    _backend().delete_alias(name, alias, actor=current_user())
+
+
+def get_model_version(
+    name: str, version: int | None = None, *, alias: str | None = None
+) -> ModelVersion:
+    """A registered version by number or by alias."""
+    if (version is None) == (alias is None):
+        raise InvalidInputError("give either a version number or an alias")
+    if alias is not None:
+        return _backend().get_alias(name, alias)
+    assert version is not None
+    return _backend().get_model_version(name, version)
 
 
 def _end_all_at_exit() -> None:

@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from werft.config import Settings
+from werft.registry.entities import (
+    AliasEvent,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+    VersionStatus,
+)
 from werft.services import Services, build_services
 from werft.store.artifacts import BlobInfo
 from werft.tracking.entities import (
@@ -140,6 +147,55 @@ class LocalBackend:
 
     def list_dataset_versions(self, project: str, name: str | None = None) -> list[DatasetVersion]:
         return self.services.datasets.list(project, name)
+
+    def download_blob(self, digest: str, dest: Path) -> Path:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self.services.store.get_file(digest, dest)
+        return dest
+
+    # registry
+    def create_model(self, name: str, project: str, *, description: str = "") -> RegisteredModel:
+        return self.services.registry.create_model(name, project, description=description)
+
+    def get_model(self, name: str) -> RegisteredModel:
+        return self.services.registry.get_model(name)
+
+    def list_models(
+        self, *, project: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> Page[RegisteredModel]:
+        return self.services.registry.list_models(project=project, limit=limit, cursor=cursor)
+
+    def create_model_version(self, name: str, **fields: Any) -> ModelVersion:
+        return self.services.registry.create_version(name, **fields)
+
+    def get_model_version(self, name: str, version: int) -> ModelVersion:
+        return self.services.registry.get_version(name, version)
+
+    def list_model_versions(
+        self, name: str, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[ModelVersion]:
+        return self.services.registry.list_versions(name, limit=limit, cursor=cursor)
+
+    def set_version_status(self, name: str, version: int, status: VersionStatus) -> ModelVersion:
+        return self.services.registry.set_status(name, version, status)
+
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        return self.services.registry.get_alias(name, alias)
+
+    def set_alias(self, name: str, alias: str, version: int, *, actor: str = "") -> ModelVersion:
+        return self.services.registry.set_alias(name, alias, version, actor=actor)
+
+    def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
+        self.services.registry.delete_alias(name, alias, actor=actor)
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        return self.services.registry.alias_history(name, alias)
+
+    def model_lineage(self, name: str, version: int) -> Lineage:
+        return self.services.registry.lineage(name, version)
+
+    def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
+        return self.services.registry.versions_trained_on(dataset_version_id)
 
     # maintenance
     def gc(self, older_than: timedelta | None = None) -> GcReport:

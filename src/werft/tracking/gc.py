@@ -9,7 +9,13 @@ from sqlalchemy import delete, select
 
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
-from werft.store.models import ArtifactRow, DatasetVersionRow, ProjectRow, RunRow
+from werft.store.models import (
+    ArtifactRow,
+    DatasetVersionRow,
+    ModelVersionRow,
+    ProjectRow,
+    RunRow,
+)
 from werft.tracking._rows import Clock, utcnow
 
 # A blob written moments ago may belong to an upload whose record is not
@@ -78,6 +84,9 @@ class GarbageCollector:
                 for d in session.scalars(select(DatasetVersionRow.data_digest).distinct())
                 if d is not None
             )
+            # A registered version keeps its package even after its run is purged.
+            for files in session.scalars(select(ModelVersionRow.files)):
+                referenced.update(files.values())
         deleted = freed = 0
         for blob in self._store.list_blobs():
             if blob.digest in referenced or blob.modified > now - blob_grace:

@@ -168,11 +168,11 @@ class RunService:
     @staticmethod
     def check_metrics(points: Iterable[Metric]) -> list[Metric]:
         """Validate keys and steps of a batch before it goes anywhere."""
-        checked = []
-        for point in points:
-            check_key("metric", point.key)
+        checked = list(points)
+        for key in {point.key for point in checked}:  # a batch has few distinct keys
+            check_key("metric", key)
+        for point in checked:
             metric_step(point.key, point.step)
-            checked.append(point)
         return checked
 
     def log_metrics(self, run_id: str, points: Sequence[Metric]) -> int:

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from werft.server.deps import ServicesDep
 from werft.server.schemas import BlobOut
-from werft.store.artifacts import ArtifactStore, BlobInfo
+from werft.store.artifacts import ArtifactStore, BlobInfo, parse_digest
 from werft.tracking.entities import ArtifactInfo
 
 router = APIRouter(tags=["artifacts"])
@@ -33,6 +33,18 @@ async def upload_blob(services: ServicesDep, request: Request) -> BlobOut:
     """Store the request body as a content-addressed blob (for dataset data)."""
     blob = await _receive(services.store, request)
     return BlobOut(digest=blob.digest, size=blob.size)
+
+
+@router.get("/blobs/{digest}", response_class=StreamingResponse)
+def download_blob(services: ServicesDep, digest: str) -> StreamingResponse:
+    """A blob's bytes by content hash (e.g. the files of a registered model package)."""
+    parse_digest(digest)
+    size = services.store.size(digest)
+    return StreamingResponse(
+        services.store.iter_chunks(digest),
+        media_type="application/octet-stream",
+        headers={"x-werft-digest": digest, "content-length": str(size)},
+    )
 
 
 @router.get("/runs/{run_id}/artifacts")

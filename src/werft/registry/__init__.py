@@ -1,0 +1,1 @@
+"""werft.registry: model packaging, versions, aliases, lineage."""

@@ -1,0 +1,451 @@
+"""The model registry: models, numbered versions, aliases with history, lineage."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
+from sqlalchemy.orm import Session
+
+from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, UnavailableError
+from werft.registry.entities import (
+    AliasEvent,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+    SourceCode,
+    VersionStatus,
+)
+from werft.registry.uris import ModelRef, check_alias, check_model_name
+from werft.store.db import Database
+from werft.store.models import (
+    AliasEventRow,
+    AliasRow,
+    LatestMetricRow,
+    ModelVersionRow,
+    ProjectRow,
+    RegisteredModelRow,
+    RunInputRow,
+    RunRow,
+)
+from werft.tracking._rows import Clock, aware, get_project_row, load_runs, utcnow
+from werft.tracking.entities import Page
+from werft.tracking.paging import check_page_size, decode_cursor, encode_cursor, fingerprint
+
+_ATTEMPTS = 5
+_CLOSED = (VersionStatus.REJECTED, VersionStatus.ARCHIVED)
+
+
+def _model_row(session: Session, name: str, *, lock: bool = False) -> RegisteredModelRow:
+    stmt = select(RegisteredModelRow).where(RegisteredModelRow.name == name)
+    if lock:
+        stmt = stmt.with_for_update()  # serialises version numbering on PostgreSQL
+    row = session.scalars(stmt).one_or_none()
+    if row is None:
+        raise NotFoundError(f"registered model {name!r} not found; `werft models list` shows them")
+    return row
+
+
+def _version_row(session: Session, model: RegisteredModelRow, version: int) -> ModelVersionRow:
+    row = session.scalars(
+        select(ModelVersionRow).where(
+            ModelVersionRow.model_id == model.id, ModelVersionRow.version == version
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundError(f"model {model.name!r} has no version {version}")
+    return row
+
+
+def _versions(
+    session: Session, model: RegisteredModelRow, rows: Sequence[ModelVersionRow]
+) -> list[ModelVersion]:
+    project = session.scalar(select(ProjectRow.key).where(ProjectRow.id == model.project_id))
+    aliases: dict[str, list[str]] = defaultdict(list)
+    for alias, version_id in session.execute(
+        select(AliasRow.alias, AliasRow.version_id).where(AliasRow.model_id == model.id)
+    ):
+        aliases[version_id].append(alias)
+    return [
+        ModelVersion(
+            id=row.id,
+            name=model.name,
+            version=row.version,
+            project=project or "",
+            run_id=row.run_id,
+            artifact_path=row.artifact_path,
+            content_hash=row.content_hash,
+            files=row.files,
+            flavor=row.flavor,
+            model_class=row.model_class,
+            signature=row.signature,
+            metrics=row.metrics,
+            onnx=row.onnx,
+            status=VersionStatus(row.status),
+            aliases=sorted(aliases[row.id]),
+            description=row.description,
+            created_by=row.created_by,
+            created_at=aware(row.created_at),
+        )
+        for row in rows
+    ]
+
+
+def _model(session: Session, row: RegisteredModelRow) -> RegisteredModel:
+    project = session.scalar(select(ProjectRow.key).where(ProjectRow.id == row.project_id))
+    aliases = dict(
+        session.execute(
+            select(AliasRow.alias, ModelVersionRow.version)
+            .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
+            .where(AliasRow.model_id == row.id)
+        ).all()
+    )
+    latest = session.scalar(
+        select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == row.id)
+    )
+    return RegisteredModel(
+        id=row.id,
+        name=row.name,
+        project=project or "",
+        description=row.description,
+        tags=row.tags,
+        aliases=aliases,
+        latest_version=latest,
+        created_at=aware(row.created_at),
+        updated_at=aware(row.updated_at),
+    )
+
+
+class ModelRegistry:
+    """Register models and versions, move aliases, answer lineage questions."""
+
+    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    # --- models -------------------------------------------------------------------
+
+    def create_model(self, name: str, project: str, *, description: str = "") -> RegisteredModel:
+        """Register a model name in a project."""
+        check_model_name(name)
+        try:
+            with self._db.session() as session:
+                project_row = get_project_row(session, project)
+                if session.scalar(
+                    select(RegisteredModelRow.id).where(RegisteredModelRow.name == name)
+                ):
+                    raise AlreadyExistsError(f"registered model {name!r} already exists")
+                now = self._clock()
+                row = RegisteredModelRow(
+                    id=uuid.uuid4().hex,
+                    name=name,
+                    project_id=project_row.id,
+                    description=description,
+                    tags={},
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+                return _model(session, row)
+        except DbIntegrityError as exc:
+            raise AlreadyExistsError(f"registered model {name!r} already exists") from exc
+
+    def get_model(self, name: str) -> RegisteredModel:
+        with self._db.session(write=False) as session:
+            return _model(session, _model_row(session, name))
+
+    def list_models(
+        self, *, project: str | None = None, limit: int = 100, cursor: str | None = None
+    ) -> Page[RegisteredModel]:
+        """Registered models by name, optionally of one project."""
+        check_page_size(limit, 1000)
+        query = fingerprint("models", project)
+        offset = decode_cursor(cursor, query)
+        with self._db.session(write=False) as session:
+            stmt = select(RegisteredModelRow).order_by(RegisteredModelRow.name)
+            if project is not None:
+                stmt = stmt.where(
+                    RegisteredModelRow.project_id == get_project_row(session, project).id
+                )
+            rows = session.scalars(stmt.offset(offset).limit(limit + 1)).all()
+            items = [_model(session, row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(items=items, next_cursor=encode_cursor(offset + limit, query) if more else None)
+
+    # --- versions -----------------------------------------------------------------
+
+    def create_version(
+        self,
+        name: str,
+        *,
+        project: str,
+        run_id: str | None,
+        artifact_path: str,
+        content_hash: str,
+        files: Mapping[str, str],
+        flavor: str,
+        model_class: str,
+        signature: Mapping[str, Any],
+        onnx: Mapping[str, Any] | None = None,
+        created_by: str = "",
+        description: str = "",
+    ) -> ModelVersion:
+        """Register a package as the model's next version (the model is created on first use).
+
+        Numbers are handed out atomically: concurrent registrations of one model
+        get distinct consecutive numbers on SQLite and PostgreSQL.
+        """
+        check_model_name(name)
+        for _ in range(_ATTEMPTS):
+            try:
+                return self._insert_version(
+                    name,
+                    project=project,
+                    run_id=run_id,
+                    artifact_path=artifact_path,
+                    content_hash=content_hash,
+                    files=dict(files),
+                    flavor=flavor,
+                    model_class=model_class,
+                    signature=dict(signature),
+                    onnx=dict(onnx) if onnx else None,
+                    created_by=created_by,
+                    description=description,
+                )
+            except DbIntegrityError:
+                continue  # another process created the model or took the number: retry
+        raise UnavailableError(f"could not register a version of {name!r}: too much contention")
+
+    def _insert_version(self, name: str, *, project: str, **fields: Any) -> ModelVersion:
+        with self._db.session() as session:
+            project_row = get_project_row(session, project)
+            model = session.scalars(
+                select(RegisteredModelRow).where(RegisteredModelRow.name == name).with_for_update()
+            ).one_or_none()
+            now = self._clock()
+            if model is None:
+                model = RegisteredModelRow(
+                    id=uuid.uuid4().hex,
+                    name=name,
+                    project_id=project_row.id,
+                    description="",
+                    tags={},
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(model)
+                session.flush()
+            elif model.project_id != project_row.id:
+                raise ConflictError(
+                    f"model {name!r} belongs to another project; register it under its own "
+                    "project or choose another name"
+                )
+            metrics: dict[str, Any] = {}
+            if fields["run_id"] is not None:
+                run = session.get(RunRow, fields["run_id"])
+                if run is None:
+                    raise NotFoundError(f"run {fields['run_id']!r} not found")
+                metrics = {
+                    key: ("NaN" if is_nan else value)
+                    for key, value, is_nan in session.execute(
+                        select(
+                            LatestMetricRow.key, LatestMetricRow.value, LatestMetricRow.is_nan
+                        ).where(LatestMetricRow.run_id == run.id)
+                    )
+                    if is_nan or math.isfinite(value)
+                }
+            number = (
+                session.scalar(
+                    select(func.max(ModelVersionRow.version)).where(
+                        ModelVersionRow.model_id == model.id
+                    )
+                )
+                or 0
+            ) + 1
+            row = ModelVersionRow(
+                id=uuid.uuid4().hex,
+                model_id=model.id,
+                version=number,
+                metrics=metrics,
+                status=VersionStatus.CANDIDATE.value,
+                created_at=now,
+                **fields,
+            )
+            session.add(row)
+            model.updated_at = now
+            session.flush()
+            return _versions(session, model, [row])[0]
+
+    def get_version(self, name: str, version: int) -> ModelVersion:
+        with self._db.session(write=False) as session:
+            model = _model_row(session, name)
+            return _versions(session, model, [_version_row(session, model, version)])[0]
+
+    def resolve(self, ref: ModelRef) -> ModelVersion:
+        """The version a ``models:/`` URI points at."""
+        assert ref.name is not None
+        if ref.version is not None:
+            return self.get_version(ref.name, ref.version)
+        assert ref.alias is not None
+        return self.get_alias(ref.name, ref.alias)
+
+    def list_versions(
+        self, name: str, *, limit: int = 100, cursor: str | None = None
+    ) -> Page[ModelVersion]:
+        """A model's versions, newest first."""
+        check_page_size(limit, 1000)
+        query = fingerprint("versions", name)
+        offset = decode_cursor(cursor, query)
+        with self._db.session(write=False) as session:
+            model = _model_row(session, name)
+            rows = session.scalars(
+                select(ModelVersionRow)
+                .where(ModelVersionRow.model_id == model.id)
+                .order_by(ModelVersionRow.version.desc())
+                .offset(offset)
+                .limit(limit + 1)
+            ).all()
+            items = _versions(session, model, rows[:limit])
+        more = len(rows) > limit
+        return Page(items=items, next_cursor=encode_cursor(offset + limit, query) if more else None)
+
+    def set_status(self, name: str, version: int, status: VersionStatus) -> ModelVersion:
+        """Change a version's status (the gates and approvals drive this)."""
+        with self._db.session() as session:
+            model = _model_row(session, name)
+            row = _version_row(session, model, version)
+            row.status = status.value
+            session.flush()
+            return _versions(session, model, [row])[0]
+
+    # --- aliases ------------------------------------------------------------------
+
+    def get_alias(self, name: str, alias: str) -> ModelVersion:
+        check_alias(alias)
+        with self._db.session(write=False) as session:
+            model = _model_row(session, name)
+            link = session.get(AliasRow, (model.id, alias))
+            if link is None:
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            row = session.get(ModelVersionRow, link.version_id)
+            assert row is not None
+            return _versions(session, model, [row])[0]
+
+    def set_alias(self, name: str, alias: str, version: int, *, actor: str = "") -> ModelVersion:
+        """Point ``alias`` at ``version`` (the deployment act); the move is recorded."""
+        check_alias(alias)
+        with self._db.session() as session:
+            model = _model_row(session, name, lock=True)
+            target = _version_row(session, model, version)
+            if target.status in _CLOSED:
+                raise ConflictError(
+                    f"version {version} of {name!r} is {target.status}; an alias cannot point at it"
+                )
+            link = session.get(AliasRow, (model.id, alias))
+            previous = None
+            now = self._clock()
+            if link is None:
+                session.add(
+                    AliasRow(model_id=model.id, alias=alias, version_id=target.id, updated_at=now)
+                )
+            else:
+                old = session.get(ModelVersionRow, link.version_id)
+                previous = old.version if old else None
+                link.version_id, link.updated_at = target.id, now
+            session.add(
+                AliasEventRow(
+                    model_id=model.id,
+                    alias=alias,
+                    from_version=previous,
+                    to_version=version,
+                    actor=actor,
+                    at=now,
+                )
+            )
+            session.flush()
+            return _versions(session, model, [target])[0]
+
+    def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
+        """Remove an alias; the history keeps the deletion."""
+        check_alias(alias)
+        with self._db.session() as session:
+            model = _model_row(session, name, lock=True)
+            link = session.get(AliasRow, (model.id, alias))
+            if link is None:
+                raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            old = session.get(ModelVersionRow, link.version_id)
+            session.delete(link)
+            session.add(
+                AliasEventRow(
+                    model_id=model.id,
+                    alias=alias,
+                    from_version=old.version if old else None,
+                    to_version=None,
+                    actor=actor,
+                    at=self._clock(),
+                )
+            )
+
+    def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
+        """Every move of the model's aliases (or of one), oldest first."""
+        with self._db.session(write=False) as session:
+            model = _model_row(session, name)
+            stmt = select(AliasEventRow).where(AliasEventRow.model_id == model.id)
+            if alias is not None:
+                stmt = stmt.where(AliasEventRow.alias == alias)
+            return [
+                AliasEvent(
+                    alias=e.alias,
+                    from_version=e.from_version,
+                    to_version=e.to_version,
+                    actor=e.actor,
+                    at=aware(e.at),
+                )
+                for e in session.scalars(stmt.order_by(AliasEventRow.id))
+            ]
+
+    # --- lineage ------------------------------------------------------------------
+
+    def lineage(self, name: str, version: int) -> Lineage:
+        """The run behind a version: params, metrics, input datasets with hashes, code."""
+        with self._db.session(write=False) as session:
+            model = _model_row(session, name)
+            mv = _versions(session, model, [_version_row(session, model, version)])[0]
+            runs = load_runs(session, [mv.run_id]) if mv.run_id else []
+        if not runs:
+            return Lineage(version=mv, run_id=mv.run_id)
+        run = runs[0]
+        return Lineage(
+            version=mv,
+            run_id=run.id,
+            run_name=run.name,
+            params=run.params,
+            metrics=run.metrics,
+            datasets=run.inputs,
+            code=SourceCode(
+                source_file=run.source_file, git_commit=run.git_commit, git_dirty=run.git_dirty
+            ),
+            environment=run.environment,
+        )
+
+    def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
+        """The reverse lineage: model versions whose run used this dataset version."""
+        with self._db.session(write=False) as session:
+            rows = session.scalars(
+                select(ModelVersionRow)
+                .join(RunInputRow, RunInputRow.run_id == ModelVersionRow.run_id)
+                .where(RunInputRow.dataset_version_id == dataset_version_id)
+                .order_by(ModelVersionRow.created_at)
+            ).all()
+            result: list[ModelVersion] = []
+            for row in rows:
+                model = session.get(RegisteredModelRow, row.model_id)
+                assert model is not None
+                result.extend(_versions(session, model, [row]))
+            return result

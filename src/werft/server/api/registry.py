@@ -1,0 +1,133 @@
+"""/api/v1/models: registered models, versions, aliases, lineage."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from werft.registry.entities import (
+    AliasEvent,
+    Lineage,
+    ModelVersion,
+    RegisteredModel,
+    VersionStatus,
+)
+from werft.server.deps import ServicesDep
+from werft.tracking.entities import Page
+
+router = APIRouter(tags=["registry"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelCreate(_Body):
+    name: str
+    project: str
+    description: str = ""
+
+
+class ModelVersionCreate(_Body):
+    project: str
+    run_id: str | None = None
+    artifact_path: str
+    content_hash: str
+    files: dict[str, str] = Field(description="Package file path -> blob digest.")
+    flavor: str
+    model_class: str
+    signature: dict[str, object]
+    onnx: dict[str, object] | None = None
+    created_by: str = ""
+    description: str = ""
+
+
+class VersionUpdate(_Body):
+    status: VersionStatus
+
+
+class AliasSet(_Body):
+    version: int = Field(ge=1)
+    actor: str = ""
+
+
+@router.post("/models", status_code=status.HTTP_201_CREATED)
+def create_model(services: ServicesDep, body: ModelCreate) -> RegisteredModel:
+    return services.registry.create_model(body.name, body.project, description=body.description)
+
+
+@router.get("/models")
+def list_models(
+    services: ServicesDep,
+    project: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    cursor: str | None = None,
+) -> Page[RegisteredModel]:
+    return services.registry.list_models(project=project, limit=limit, cursor=cursor)
+
+
+@router.get("/models/{name}")
+def get_model(services: ServicesDep, name: str) -> RegisteredModel:
+    return services.registry.get_model(name)
+
+
+@router.post("/models/{name}/versions", status_code=status.HTTP_201_CREATED)
+def create_version(services: ServicesDep, name: str, body: ModelVersionCreate) -> ModelVersion:
+    """Register a logged package as the next version (the model is created on first use)."""
+    return services.registry.create_version(name, **body.model_dump())
+
+
+@router.get("/models/{name}/versions")
+def list_versions(
+    services: ServicesDep,
+    name: str,
+    limit: int = Query(100, ge=1, le=1000),
+    cursor: str | None = None,
+) -> Page[ModelVersion]:
+    return services.registry.list_versions(name, limit=limit, cursor=cursor)
+
+
+@router.get("/models/{name}/versions/{version}")
+def get_version(services: ServicesDep, name: str, version: int) -> ModelVersion:
+    return services.registry.get_version(name, version)
+
+
+@router.patch("/models/{name}/versions/{version}")
+def update_version(
+    services: ServicesDep, name: str, version: int, body: VersionUpdate
+) -> ModelVersion:
+    return services.registry.set_status(name, version, body.status)
+
+
+@router.get("/models/{name}/versions/{version}/lineage")
+def lineage(services: ServicesDep, name: str, version: int) -> Lineage:
+    """The run, params, metrics, input datasets (with hashes) and code behind a version."""
+    return services.registry.lineage(name, version)
+
+
+@router.get("/models/{name}/aliases/{alias}")
+def get_alias(services: ServicesDep, name: str, alias: str) -> ModelVersion:
+    return services.registry.get_alias(name, alias)
+
+
+@router.put("/models/{name}/aliases/{alias}")
+def set_alias(services: ServicesDep, name: str, alias: str, body: AliasSet) -> ModelVersion:
+    """Point an alias at a version; the move is kept in the alias history."""
+    return services.registry.set_alias(name, alias, body.version, actor=body.actor)
+
+
+@router.delete("/models/{name}/aliases/{alias}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_alias(services: ServicesDep, name: str, alias: str, actor: str = "") -> Response:
+    services.registry.delete_alias(name, alias, actor=actor)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/models/{name}/alias-history")
+def alias_history(services: ServicesDep, name: str, alias: str | None = None) -> list[AliasEvent]:
+    return services.registry.alias_history(name, alias)
+
+
+@router.get("/dataset-versions/{dataset_version_id}/model-versions")
+def trained_on(services: ServicesDep, dataset_version_id: str) -> list[ModelVersion]:
+    """Reverse lineage: the model versions trained on a dataset version."""
+    return services.registry.versions_trained_on(dataset_version_id)
