@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from werft.config import Settings
+from werft.deploy.deployments import DeploymentService
 from werft.registry.service import ModelRegistry
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
@@ -30,6 +31,7 @@ class Services:
     datasets: DatasetService
     gc: GarbageCollector
     registry: ModelRegistry
+    deployments: DeploymentService
 
     def close(self) -> None:
         """Release database connections."""
@@ -71,4 +73,5 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
             db, store, retention=timedelta(days=settings.delete_retention_days), clock=clock
         ),
         registry=ModelRegistry(db, clock=clock),
+        deployments=DeploymentService(db, clock=clock),
     )

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from werft import __version__
-from werft.cli import context, models, projects, quickstart, runs, system
+from werft.cli import context, models, projects, quickstart, runs, serve, system
 
 app = typer.Typer(
     name="werft",
@@ -47,6 +47,8 @@ def main_options(
 
 app.command("quickstart")(quickstart.quickstart)
 app.command("server")(system.server)
+app.command("serve")(serve.serve)
+app.add_typer(serve.deployments_app, name="deployments")
 app.add_typer(projects.app, name="projects")
 app.add_typer(runs.app, name="runs")
 app.add_typer(models.app, name="models")

@@ -18,7 +18,7 @@ from werft.store.db import Database
 db_app = typer.Typer(help="The metadata store's schema.", no_args_is_help=True)
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -48,7 +48,7 @@ def server(
     settings = cli.loaded.settings
     if settings.url:
         raise InvalidInputError("unset WERFT_URL to run a server: it would talk to another one")
-    if not _is_loopback(settings.server_host):
+    if not is_loopback(settings.server_host):
         if not insecure:
             raise InvalidInputError(
                 f"refusing to bind {settings.server_host}: authentication is not available yet, "

@@ -20,6 +20,7 @@ import httpx
 import orjson
 
 from werft import __version__
+from werft.deploy.deployments import Deployment, Segment
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
 from werft.registry.entities import (
     AliasEvent,
@@ -367,6 +368,52 @@ class WerftClient:
     def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
         data = self._json("GET", f"/dataset-versions/{_q(dataset_version_id)}/model-versions")
         return [ModelVersion.model_validate(item) for item in data]
+
+    # --- deployments ------------------------------------------------------------------
+
+    def register_replica(self, deployment: str, **fields: Any) -> Deployment:
+        data = self._json("POST", f"/deployments/{_q(deployment)}/replicas", fields)
+        return Deployment.model_validate(data)
+
+    def heartbeat(self, replica_id: str, *, status: str, serving: Mapping[str, Any]) -> None:
+        body = {"status": status, "serving": dict(serving)}
+        self._json("PUT", f"/replicas/{_q(replica_id)}/heartbeat", body)
+
+    def list_deployments(self) -> list[Deployment]:
+        return [Deployment.model_validate(d) for d in self._json("GET", "/deployments")]
+
+    def get_deployment(self, name: str) -> Deployment:
+        return Deployment.model_validate(self._json("GET", f"/deployments/{_q(name)}"))
+
+    def record_segment(self, deployment: str, segment: Mapping[str, Any]) -> None:
+        body = {"segment": dict(segment)}
+        self._json("POST", f"/deployments/{_q(deployment)}/segments", body)
+
+    def list_segments(
+        self,
+        deployment: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        request_id: str | None = None,
+    ) -> list[Segment]:
+        params = {
+            k: v
+            for k, v in {"start_ms": start_ms, "end_ms": end_ms, "request_id": request_id}.items()
+            if v is not None
+        }
+        data = self._json("GET", f"/deployments/{_q(deployment)}/segments", params=params)
+        return [Segment.model_validate(item) for item in data]
+
+    def store_feedback(self, deployment: str, labels: Sequence[tuple[str, str]]) -> int:
+        body = {"labels": [list(pair) for pair in labels]}
+        return int(self._json("POST", f"/deployments/{_q(deployment)}/feedback", body)["stored"])
+
+    def get_feedback(self, deployment: str, request_ids: Sequence[str]) -> dict[str, str]:
+        body = {"request_ids": list(request_ids)}
+        url = f"/deployments/{_q(deployment)}/feedback/lookup"
+        result: dict[str, str] = self._json("POST", url, body)
+        return result
 
     # --- maintenance ------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from werft.errors import IntegrityError, InvalidInputError
+from werft.errors import IntegrityError, InvalidInputError, NotFoundError
 from werft.registry.environment import (
     ModelEnvironmentWarning,
     installed_version,
@@ -224,11 +224,17 @@ class PackagedModel:
     """
 
     def __init__(
-        self, manifest: PackageManifest, model: Any, *, onnx_model: OnnxModel | None = None
+        self,
+        manifest: PackageManifest,
+        model: Any,
+        *,
+        onnx_model: OnnxModel | None = None,
+        folder: Path | None = None,
     ) -> None:
         """Wrap a loaded model; pass ``onnx_model`` to predict with ONNX instead."""
         self.manifest = manifest
         self.model = model
+        self.folder = folder
         self._onnx = onnx_model
         self.uses_onnx = onnx_model is not None
 
@@ -279,6 +285,32 @@ class PackagedModel:
         if self._onnx is not None:
             return self._onnx.predict_proba(frame)
         return np.asarray(self.model.predict_proba(frame))
+
+    def predict_with_proba(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """Labels and, for classifiers, probabilities — the preprocessing runs once.
+
+        Serving needs both for every request; a pipeline's transform steps are
+        most of the cost, so they run once and feed the final estimator's
+        ``predict`` and ``predict_proba`` (exactly what ``Pipeline`` does twice).
+        """
+        output = self.signature.output
+        if output.kind != "classifier" or output.probability_columns is None:
+            return self.predict(data), None
+        frame = self._frame(data)
+        if self._onnx is not None:
+            return self._onnx.predict(frame), self._onnx.predict_proba(frame)
+        steps = getattr(self.model, "steps", None)
+        if steps and len(steps) > 1:
+            features = self.model[:-1].transform(frame)
+            final = steps[-1][1]
+            return np.asarray(final.predict(features)), np.asarray(final.predict_proba(features))
+        return np.asarray(self.model.predict(frame)), np.asarray(self.model.predict_proba(frame))
+
+    def input_example(self) -> pd.DataFrame:
+        """The rows stored with the package (used to warm a model up before serving)."""
+        if self.folder is None:
+            raise NotFoundError("this model was not loaded from a package folder")
+        return pd.read_parquet(self.folder / self.manifest.input_example)
 
     def __repr__(self) -> str:
         """A short description: class, flavor, and whether ONNX is used."""
@@ -342,4 +374,4 @@ def load_package(
     warn_on_mismatch(manifest.requirements, manifest.python_version)
     model = flavor.load(folder / MODEL_DIR, trust=trust, trusted_types=trusted_types)
     onnx_model = _onnx_form(folder, manifest) if prefer_onnx else None
-    return PackagedModel(manifest, model, onnx_model=onnx_model)
+    return PackagedModel(manifest, model, onnx_model=onnx_model, folder=folder)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from werft.config import Settings
+from werft.deploy.deployments import Deployment, Segment
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -196,6 +197,40 @@ class LocalBackend:
 
     def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
         return self.services.registry.versions_trained_on(dataset_version_id)
+
+    # deployments
+    def register_replica(self, deployment: str, **fields: Any) -> Deployment:
+        return self.services.deployments.register_replica(deployment, **fields)
+
+    def heartbeat(self, replica_id: str, *, status: str, serving: Mapping[str, Any]) -> None:
+        self.services.deployments.heartbeat(replica_id, status=status, serving=serving)
+
+    def list_deployments(self) -> list[Deployment]:
+        return self.services.deployments.list_deployments()
+
+    def get_deployment(self, name: str) -> Deployment:
+        return self.services.deployments.get(name)
+
+    def record_segment(self, deployment: str, segment: Mapping[str, Any]) -> None:
+        self.services.deployments.record_segment(deployment, segment)
+
+    def list_segments(
+        self,
+        deployment: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        request_id: str | None = None,
+    ) -> list[Segment]:
+        return self.services.deployments.segments(
+            deployment, start_ms=start_ms, end_ms=end_ms, request_id=request_id
+        )
+
+    def store_feedback(self, deployment: str, labels: Sequence[tuple[str, str]]) -> int:
+        return self.services.deployments.store_feedback(deployment, labels)
+
+    def get_feedback(self, deployment: str, request_ids: Sequence[str]) -> dict[str, str]:
+        return self.services.deployments.feedback(deployment, request_ids)
 
     # maintenance
     def gc(self, older_than: timedelta | None = None) -> GcReport:

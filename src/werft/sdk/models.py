@@ -159,6 +159,50 @@ def _fetch(backend: Backend, files: Mapping[str, str], cache: Path, key: str) ->
     return folder
 
 
+def resolve_package(
+    backend: Backend, uri: str
+) -> tuple[dict[str, str], str | None, ModelVersion | None]:
+    """The package files a URI names, the content hash to expect, and the version if registered."""
+    ref = parse_model_uri(uri)
+    if ref.run_id is not None:
+        assert ref.path is not None
+        return _run_package_files(backend, ref.run_id, ref.path), None, None
+    assert ref.name is not None
+    version = (
+        backend.get_model_version(ref.name, ref.version)
+        if ref.version is not None
+        else backend.get_alias(ref.name, ref.alias or "")
+    )
+    return dict(version.files), version.content_hash, version
+
+
+def load_from(
+    backend: Backend,
+    uri: str,
+    cache: Path,
+    *,
+    trust: bool = False,
+    trusted_types: Sequence[str] = (),
+    prefer_onnx: bool = False,
+) -> tuple[PackagedModel, ModelVersion | None]:
+    """Load a package through ``backend`` (used by ``load_model`` and by ``werft serve``)."""
+    from werft.registry.package import load_package  # deferred: pandas, skops: heavy
+
+    files, expected, version = resolve_package(backend, uri)
+    if "werft-model.yaml" not in files:
+        raise InvalidInputError(f"{uri} is not a werft model package (no werft-model.yaml)")
+    # The manifest lists every file's hash, so its own hash names the package.
+    folder = _fetch(backend, files, cache, files["werft-model.yaml"])
+    model = load_package(
+        folder,
+        trust=trust,
+        trusted_types=trusted_types,
+        expected_content_hash=expected,
+        prefer_onnx=prefer_onnx,
+    )
+    return model, version
+
+
 def load_model(
     uri: str,
     *,
@@ -178,30 +222,13 @@ def load_model(
         IntegrityError: A file does not match its hash, or the package does
             not match the registered version.
     """
-    from werft.registry.package import load_package
-
-    ref = parse_model_uri(uri)
-    backend = fluent._backend()
-    if ref.run_id is not None:
-        assert ref.path is not None
-        files, expected = _run_package_files(backend, ref.run_id, ref.path), None
-    else:
-        assert ref.name is not None
-        version = (
-            backend.get_model_version(ref.name, ref.version)
-            if ref.version is not None
-            else backend.get_alias(ref.name, ref.alias or "")
-        )
-        files, expected = version.files, version.content_hash
-    if "werft-model.yaml" not in files:
-        raise InvalidInputError(f"{uri} is not a werft model package (no werft-model.yaml)")
-    # The manifest lists every file's hash, so its own hash names the package.
-    key = files["werft-model.yaml"]
-    folder = _fetch(backend, files, fluent._settings().home / "cache" / "models", key)
-    return load_package(
-        folder,
+    cache = fluent._settings().home / "cache" / "models"
+    model, _ = load_from(
+        fluent._backend(),
+        uri,
+        cache,
         trust=trust,
         trusted_types=trusted_types,
-        expected_content_hash=expected,
         prefer_onnx=prefer_onnx,
     )
+    return model

@@ -10,7 +10,7 @@ from fastapi import APIRouter, FastAPI
 from werft import __version__
 from werft.config import Settings
 from werft.server import problems
-from werft.server.api import artifacts, projects, registry, runs, system
+from werft.server.api import artifacts, deployments, projects, registry, runs, system
 from werft.services import Services, build_services
 
 API_PREFIX = "/api/v1"
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (system, projects, runs, artifacts, registry):
+    for module in (system, projects, runs, artifacts, registry, deployments):
         api.include_router(module.router)
     app.include_router(api)
     return app

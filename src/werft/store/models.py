@@ -232,3 +232,69 @@ class AliasEventRow(Base):
     to_version: Mapped[int | None] = mapped_column(Integer)
     actor: Mapped[str] = mapped_column(String(250), default="")
     at: Mapped[datetime]
+
+
+class DeploymentRow(Base):
+    """A named deployment: which model alias it serves and how."""
+
+    __tablename__ = "deployments"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250), unique=True)
+    models: Mapped[dict[str, Any]] = mapped_column(JSON)  # name -> {"alias": ..., "canary": ...}
+    strategy: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ReplicaRow(Base):
+    """One serving process of a deployment, alive while its heartbeat is fresh."""
+
+    __tablename__ = "deployment_replicas"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    address: Mapped[str] = mapped_column(String(250))
+    host: Mapped[str] = mapped_column(String(250))
+    pid: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    serving: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # model -> versions
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
+class PredictionSegmentRow(Base):
+    """A Parquet segment of a deployment's prediction log, with its histograms."""
+
+    __tablename__ = "prediction_segments"
+    __table_args__ = (
+        Index("ix_prediction_segments_deployment_start", "deployment_id", "start_ms"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    digest: Mapped[str] = mapped_column(String(80), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    request_id_min: Mapped[str] = mapped_column(String(64))
+    request_id_max: Mapped[str] = mapped_column(String(64))
+    models: Mapped[dict[str, Any]] = mapped_column(JSON)
+    histograms: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class FeedbackRow(Base):
+    """Ground truth for a logged prediction, arriving later."""
+
+    __tablename__ = "feedback"
+
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), primary_key=True
+    )
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    label: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]

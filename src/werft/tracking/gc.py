@@ -13,6 +13,7 @@ from werft.store.models import (
     ArtifactRow,
     DatasetVersionRow,
     ModelVersionRow,
+    PredictionSegmentRow,
     ProjectRow,
     RunRow,
 )
@@ -84,6 +85,7 @@ class GarbageCollector:
                 for d in session.scalars(select(DatasetVersionRow.data_digest).distinct())
                 if d is not None
             )
+            referenced.update(session.scalars(select(PredictionSegmentRow.digest)))
             # A registered version keeps its package even after its run is purged.
             for files in session.scalars(select(ModelVersionRow.files)):
                 referenced.update(files.values())

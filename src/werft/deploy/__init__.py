@@ -1,0 +1,1 @@
+"""werft.deploy: deployments, replicas, feedback."""

@@ -1,0 +1,284 @@
+"""Deployments: serving replicas register, heartbeat, ship log segments and feedback."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from werft.errors import InvalidInputError, NotFoundError
+from werft.registry.uris import check_model_name
+from werft.store.db import Database
+from werft.store.models import DeploymentRow, FeedbackRow, PredictionSegmentRow, ReplicaRow
+from werft.tracking._rows import Clock, aware, utcnow
+
+# A replica that missed this many seconds of heartbeats counts as gone.
+REPLICA_TIMEOUT = timedelta(seconds=30)
+MAX_LABEL_LENGTH = 1000
+
+
+class _Entity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Replica(_Entity):
+    """One serving process."""
+
+    id: str
+    address: str
+    host: str
+    pid: int
+    status: str
+    serving: dict[str, Any] = Field(default_factory=dict)
+    started_at: datetime
+    heartbeat_at: datetime
+    alive: bool
+
+
+class Deployment(_Entity):
+    """A named deployment with the replicas that serve it."""
+
+    id: str
+    name: str
+    models: dict[str, Any]
+    strategy: str
+    replicas: list[Replica] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class Segment(_Entity):
+    """A shipped prediction-log segment (Parquet blob plus its histograms)."""
+
+    id: str
+    digest: str
+    size: int
+    rows: int
+    start_ms: int
+    end_ms: int
+    request_id_min: str
+    request_id_max: str
+    models: dict[str, Any]
+    histograms: dict[str, Any]
+
+
+class FeedbackResult(_Entity):
+    """What a feedback call stored, and the request ids nobody logged."""
+
+    stored: int
+    unknown: list[str] = Field(default_factory=list)
+
+
+def _deployment_row(session: Session, name: str) -> DeploymentRow:
+    row = session.scalars(select(DeploymentRow).where(DeploymentRow.name == name)).one_or_none()
+    if row is None:
+        raise NotFoundError(f"deployment {name!r} not found; `werft deployments list` shows them")
+    return row
+
+
+class DeploymentService:
+    """The metadata side of serving."""
+
+    def __init__(self, db: Database, *, clock: Clock = utcnow) -> None:
+        self._db = db
+        self._clock = clock
+
+    def _entity(self, session: Session, row: DeploymentRow) -> Deployment:
+        now = self._clock()
+
+        def alive(replica: ReplicaRow) -> bool:
+            beat = aware(replica.heartbeat_at)
+            return replica.status != "stopped" and beat is not None and now - beat < REPLICA_TIMEOUT
+
+        replicas = [
+            Replica(
+                id=r.id,
+                address=r.address,
+                host=r.host,
+                pid=r.pid,
+                status=r.status,
+                serving=r.serving,
+                started_at=aware(r.started_at),
+                heartbeat_at=aware(r.heartbeat_at),
+                alive=alive(r),
+            )
+            for r in session.scalars(
+                select(ReplicaRow)
+                .where(ReplicaRow.deployment_id == row.id)
+                .order_by(ReplicaRow.started_at)
+            )
+        ]
+        return Deployment(
+            id=row.id,
+            name=row.name,
+            models=row.models,
+            strategy=row.strategy,
+            replicas=replicas,
+            created_at=aware(row.created_at),
+            updated_at=aware(row.updated_at),
+        )
+
+    def register_replica(
+        self,
+        deployment: str,
+        *,
+        models: Mapping[str, Any],
+        strategy: str,
+        replica_id: str,
+        address: str,
+        host: str,
+        pid: int,
+    ) -> Deployment:
+        """Create or update the deployment and add this replica to it."""
+        check_model_name(deployment)
+        now = self._clock()
+        with self._db.session() as session:
+            row = session.scalars(
+                select(DeploymentRow).where(DeploymentRow.name == deployment)
+            ).one_or_none()
+            if row is None:
+                row = DeploymentRow(
+                    id=uuid.uuid4().hex,
+                    name=deployment,
+                    models=dict(models),
+                    strategy=strategy,
+                    created_at=now,
+                    updated_at=now,
+                )
+                session.add(row)
+                session.flush()
+            elif row.models != dict(models) or row.strategy != strategy:
+                row.models, row.strategy, row.updated_at = dict(models), strategy, now
+            session.merge(
+                ReplicaRow(
+                    id=replica_id,
+                    deployment_id=row.id,
+                    address=address,
+                    host=host,
+                    pid=pid,
+                    status="starting",
+                    serving={},
+                    started_at=now,
+                    heartbeat_at=now,
+                )
+            )
+            session.flush()
+            return self._entity(session, row)
+
+    def heartbeat(self, replica_id: str, *, status: str, serving: Mapping[str, Any]) -> None:
+        """A replica says it is alive, ready or not, and which versions it serves."""
+        with self._db.session() as session:
+            row = session.get(ReplicaRow, replica_id)
+            if row is None:
+                raise NotFoundError(f"replica {replica_id!r} is not registered")
+            row.status, row.serving, row.heartbeat_at = status, dict(serving), self._clock()
+
+    def get(self, name: str) -> Deployment:
+        with self._db.session(write=False) as session:
+            return self._entity(session, _deployment_row(session, name))
+
+    def list_deployments(self) -> list[Deployment]:
+        with self._db.session(write=False) as session:
+            rows = session.scalars(select(DeploymentRow).order_by(DeploymentRow.name)).all()
+            return [self._entity(session, row) for row in rows]
+
+    # --- prediction log and feedback -------------------------------------------------
+
+    def record_segment(self, deployment: str, segment: Mapping[str, Any]) -> None:
+        """Record a shipped segment (idempotent per segment id)."""
+        with self._db.session() as session:
+            row = _deployment_row(session, deployment)
+            if session.get(PredictionSegmentRow, segment["segment_id"]) is not None:
+                return
+            session.add(
+                PredictionSegmentRow(
+                    id=segment["segment_id"],
+                    deployment_id=row.id,
+                    digest=segment["digest"],
+                    size=segment["size"],
+                    rows=segment["rows"],
+                    start_ms=segment["start_ms"],
+                    end_ms=segment["end_ms"],
+                    request_id_min=segment["request_id_min"],
+                    request_id_max=segment["request_id_max"],
+                    models=segment["models"],
+                    histograms=segment["histograms"],
+                    created_at=self._clock(),
+                )
+            )
+
+    def segments(
+        self,
+        deployment: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        request_id: str | None = None,
+    ) -> list[Segment]:
+        """Segments overlapping a time window, or whose id range contains a request id."""
+        with self._db.session(write=False) as session:
+            row = _deployment_row(session, deployment)
+            stmt = select(PredictionSegmentRow).where(PredictionSegmentRow.deployment_id == row.id)
+            if start_ms is not None:
+                stmt = stmt.where(PredictionSegmentRow.end_ms >= start_ms)
+            if end_ms is not None:
+                stmt = stmt.where(PredictionSegmentRow.start_ms < end_ms)
+            if request_id is not None:
+                stmt = stmt.where(
+                    PredictionSegmentRow.request_id_min <= request_id,
+                    PredictionSegmentRow.request_id_max >= request_id,
+                )
+            return [
+                Segment(
+                    id=s.id,
+                    digest=s.digest,
+                    size=s.size,
+                    rows=s.rows,
+                    start_ms=s.start_ms,
+                    end_ms=s.end_ms,
+                    request_id_min=s.request_id_min,
+                    request_id_max=s.request_id_max,
+                    models=s.models,
+                    histograms=s.histograms,
+                )
+                for s in session.scalars(stmt.order_by(PredictionSegmentRow.start_ms))
+            ]
+
+    def store_feedback(self, deployment: str, labels: Sequence[tuple[str, str]]) -> int:
+        """Store ground-truth labels by request id (a later label replaces an earlier one)."""
+        for request_id, label in labels:
+            if not request_id or len(request_id) > 64:
+                raise InvalidInputError(f"request id {request_id[:80]!r} is invalid")
+            if len(label) > MAX_LABEL_LENGTH:
+                raise InvalidInputError(
+                    f"label for {request_id} is {len(label)} characters; the limit is "
+                    f"{MAX_LABEL_LENGTH}"
+                )
+        now = self._clock()
+        with self._db.session() as session:
+            row = _deployment_row(session, deployment)
+            for request_id, label in labels:
+                session.merge(
+                    FeedbackRow(
+                        deployment_id=row.id, request_id=request_id, label=label, received_at=now
+                    )
+                )
+        return len(labels)
+
+    def feedback(self, deployment: str, request_ids: Sequence[str]) -> dict[str, str]:
+        """Labels stored for the given request ids."""
+        with self._db.session(write=False) as session:
+            row = _deployment_row(session, deployment)
+            return dict(
+                session.execute(
+                    select(FeedbackRow.request_id, FeedbackRow.label).where(
+                        FeedbackRow.deployment_id == row.id,
+                        FeedbackRow.request_id.in_(list(request_ids)),
+                    )
+                ).all()
+            )

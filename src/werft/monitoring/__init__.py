@@ -1,0 +1,1 @@
+"""werft.monitoring: drift and data-quality checks over logged predictions."""

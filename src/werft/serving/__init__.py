@@ -1,0 +1,1 @@
+"""werft.serving: the inference server."""
