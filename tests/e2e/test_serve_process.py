@@ -30,7 +30,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(home: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "WERFT_HOME": str(home)}
     env.pop("WERFT_URL", None)
     proc = subprocess.Popen(
@@ -44,6 +44,7 @@ def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
             str(port),
             "--log-roll-seconds",
             "3600",
+            *extra,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -60,8 +61,7 @@ def _start(home: Path, port: int) -> subprocess.Popen[bytes]:
         time.sleep(0.1)
 
 
-def test_kill_9_during_load_loses_no_acknowledged_prediction(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def _register(home: Path) -> None:
     data = make_customers(300)
     werft.configure(home=home)
     with werft.start_run(project="churn"):
@@ -69,6 +69,21 @@ def test_kill_9_during_load_loses_no_acknowledged_prediction(tmp_path: Path) -> 
         info = werft.log_model(model, input_example=data[FEATURES].head(5), register="churn")
     assert info.version is not None
     werft.set_alias("churn", "production", info.version.version)
+
+
+def _logged_ids(tmp_path: Path) -> set[str]:
+    backend = werft.sdk.fluent._backend()  # type: ignore[attr-defined]
+    logged: set[str] = set()
+    for segment in backend.list_segments("churn"):
+        path = tmp_path / segment.id
+        backend.download_blob(segment.digest, path)
+        logged.update(pq.read_table(path, columns=["request_id"]).column(0).to_pylist())
+    return logged
+
+
+def test_kill_9_during_load_loses_no_acknowledged_prediction(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _register(home)
     port = _free_port()
     url = f"http://127.0.0.1:{port}/predict"
     server = _start(home, port)
@@ -100,11 +115,36 @@ def test_kill_9_during_load_loses_no_acknowledged_prediction(tmp_path: Path) -> 
     restarted.send_signal(signal.SIGTERM)
     # uvicorn shuts down gracefully, then re-raises the signal it caught.
     assert restarted.wait(30) in (0, -signal.SIGTERM)
-    logged: set[str] = set()
-    for segment in werft.sdk.fluent._backend().list_segments("churn"):  # type: ignore[attr-defined]
-        path = tmp_path / segment.id
-        werft.sdk.fluent._backend().download_blob(segment.digest, path)  # type: ignore[attr-defined]
-        logged.update(pq.read_table(path, columns=["request_id"]).column(0).to_pylist())
+    logged = _logged_ids(tmp_path)
     assert len(acked) >= 300
     missing = set(acked) - logged
     assert missing == set(), f"{len(missing)} acknowledged predictions lost"
+
+
+def test_several_workers_add_up_their_metrics_and_logs(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    _register(home)
+    port = _free_port()
+    server = _start(home, port, "--workers", "2")
+    row = {"tenure": 12, "monthly_fee": 49.0, "tickets": 1}
+    ids: list[str] = []
+    pids: set[int] = set()
+    with httpx.Client(timeout=10) as http:
+        for _ in range(200):
+            # A fresh connection each time lets the kernel spread them over the workers.
+            response = httpx.post(f"http://127.0.0.1:{port}/predict", json={"rows": [row]})
+            assert response.status_code == 200
+            ids.append(response.json()["request_id"])
+        metrics = http.get(f"http://127.0.0.1:{port}/metrics").text
+    total = sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("werft_requests_total{")
+    )
+    assert total == 200
+    replicas = werft.sdk.fluent._backend().get_deployment("churn").replicas  # type: ignore[attr-defined]
+    pids = {r.pid for r in replicas if r.alive}
+    assert len(pids) == 2
+    server.send_signal(signal.SIGTERM)
+    server.wait(30)
+    assert set(ids) <= _logged_ids(tmp_path)

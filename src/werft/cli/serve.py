@@ -15,6 +15,7 @@ from werft.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from werft.serving.runtime import Variant
+    from werft.serving.server import ServeConfig
 
 deployments_app = typer.Typer(
     help="Deployments: what is served where, by which replicas.", no_args_is_help=True
@@ -62,6 +63,9 @@ def serve(
     log_roll_seconds: Annotated[
         float, typer.Option(help="Ship the prediction log to the artifact store this often.")
     ] = 60.0,
+    workers: Annotated[
+        int, typer.Option(help="Serving processes behind the one port (metrics and log add up).")
+    ] = 1,
     insecure: Annotated[
         bool, typer.Option("--insecure", help="Allow a non-loopback address without auth.")
     ] = False,
@@ -118,9 +122,41 @@ def serve(
         ),
     )
     cli = context.get(ctx)
-    process = ServingProcess(cli.loaded.settings, cli.backend(), config)
     print(f"werft serve on http://{host}:{port}: " + ", ".join(models), file=sys.stderr)
+    if workers > 1:
+        _run_workers(config, cli.overrides, host=host, port=port, workers=workers)
+        return
+    process = ServingProcess(cli.loaded.settings, cli.backend(), config)
     uvicorn.run(process.app(), host=host, port=port, log_level="warning", access_log=False)
+
+
+def _run_workers(
+    config: ServeConfig, overrides: dict[str, object], *, host: str, port: int, workers: int
+) -> None:
+    """Several processes on one port: each loads the models, logs and counts for itself."""
+    import os
+    import shutil
+    import tempfile
+
+    import uvicorn
+
+    from werft.serving.server import CONFIG_ENV, config_to_env
+
+    metrics_dir = tempfile.mkdtemp(prefix="werft-serve-metrics-")
+    os.environ[CONFIG_ENV] = config_to_env(config, overrides)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        uvicorn.run(
+            "werft.serving.server:app_from_environment",
+            factory=True,
+            workers=workers,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 def _shadow(alias: str | None) -> Variant | None:

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 SCORE_BUCKETS = tuple(i / 10 for i in range(1, 11))
 
 
+def multiprocess_dir() -> str | None:
+    """Set (by ``werft serve --workers N``) when several processes share the metrics."""
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
 class ServingMetrics:
-    """One registry per server, so tests and several servers in a process stay apart."""
+    """One registry per server, so tests and several servers in a process stay apart.
+
+    With ``--workers N`` every worker writes its values to files in
+    ``PROMETHEUS_MULTIPROC_DIR`` and ``/metrics`` (answered by any worker) adds
+    them up, so the counts cover all workers.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -42,6 +54,7 @@ class ServingMetrics:
             "The version a model route serves (value 1).",
             ["model", "version", "variant"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.predictions = Counter(
             "werft_predictions",
@@ -77,8 +90,18 @@ class ServingMetrics:
 
     def set_version(self, model: str, variant: str, version: int, previous: int | None) -> None:
         if previous is not None:
-            self.model_info.remove(model, str(previous), variant)
+            # Zero rather than remove: removal does not reach other workers' files.
+            self.model_info.labels(model, str(previous), variant).set(0)
         self.model_info.labels(model, str(version), variant).set(1)
+
+    def exposition(self) -> bytes:
+        """The text for ``/metrics``: this process, or every worker's when there are several."""
+        folder = multiprocess_dir()
+        if folder is None:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        MultiProcessCollector(combined, path=folder)  # type: ignore[no-untyped-call]
+        return generate_latest(combined)
 
     def record_outputs(
         self, model: str, version: int, predictions: Sequence[object], scores: Sequence[float]

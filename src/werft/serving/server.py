@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import logging
 import os
 import socket
@@ -15,14 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
-from prometheus_client import generate_latest
 from starlette.applications import Starlette
 
-from werft.config import Settings
+from werft.config import Settings, load_settings
 from werft.errors import InvalidInputError, WerftError
 from werft.monitoring.histograms import reference_spec
 from werft.registry.uris import check_alias, check_model_name
-from werft.sdk.backend import Backend
+from werft.sdk.backend import Backend, open_backend
 from werft.serving.app import ServingApp
 from werft.serving.metrics import ServingMetrics
 from werft.serving.predlog import PredictionLog, SegmentInfo
@@ -234,17 +235,46 @@ class ServingProcess:
         column = pq.read_table(path, columns=["request_id"]).column("request_id")
         return set(column.to_pylist())
 
-    def metrics_text(self) -> bytes:
-        return generate_latest(self.metrics.registry)
-
     def app(self) -> Starlette:
         return ServingApp(
             self.routes,
-            metrics_text=self.metrics_text,
+            metrics_text=self.metrics.exposition,
             feedback=self.feedback,
             on_startup=self.start,
             on_shutdown=self.stop,
         ).build()
+
+
+CONFIG_ENV = "WERFT_SERVE_CONFIG"
+
+
+def config_to_env(config: ServeConfig, overrides: Mapping[str, Any]) -> str:
+    """Hand ``werft serve --workers N``'s configuration to the worker processes."""
+    return json.dumps(
+        {
+            "config": dataclasses.asdict(config),
+            "overrides": {k: str(v) for k, v in overrides.items() if v is not None},
+        }
+    )
+
+
+def app_from_environment() -> Starlette:
+    """The app factory each ``--workers`` process calls (uvicorn ``factory=True``)."""
+    data = json.loads(os.environ[CONFIG_ENV])
+    raw = data["config"]
+    targets = [
+        ServeTarget(
+            t["name"],
+            t["alias"],
+            canary=Variant(**t["canary"]) if t["canary"] else None,
+            shadow=Variant(**t["shadow"]) if t["shadow"] else None,
+        )
+        for t in raw.pop("targets")
+    ]
+    options = RouteOptions(**raw.pop("options"))
+    config = ServeConfig(targets=targets, options=options, **raw)
+    settings = load_settings(**data["overrides"]).settings
+    return ServingProcess(settings, open_backend(settings), config).app()
 
 
 def _feedback_items(payload: Any) -> list[tuple[str, str]]:
