@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from werft import __version__
-from werft.deploy.deployments import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
 from werft.registry.entities import (
     AliasEvent,
@@ -34,6 +34,7 @@ from werft.store.artifacts import CHUNK_SIZE, BlobInfo, validate_artifact_path
 from werft.tracking.entities import (
     ArtifactInfo,
     DatasetVersion,
+    GcReport,
     Metric,
     Page,
     Project,
@@ -41,7 +42,6 @@ from werft.tracking.entities import (
     RunStatus,
     encode_float,
 )
-from werft.tracking.gc import GcReport
 
 API = "/api/v1"
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from werft.deploy.entities import Deployment, Replica, Segment
 from werft.errors import InvalidInputError, NotFoundError
 from werft.registry.uris import check_model_name
 from werft.store.db import Database
@@ -20,58 +20,6 @@ from werft.tracking._rows import Clock, aware, utcnow
 # A replica that missed this many seconds of heartbeats counts as gone.
 REPLICA_TIMEOUT = timedelta(seconds=30)
 MAX_LABEL_LENGTH = 1000
-
-
-class _Entity(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class Replica(_Entity):
-    """One serving process."""
-
-    id: str
-    address: str
-    host: str
-    pid: int
-    status: str
-    serving: dict[str, Any] = Field(default_factory=dict)
-    started_at: datetime
-    heartbeat_at: datetime
-    alive: bool
-
-
-class Deployment(_Entity):
-    """A named deployment with the replicas that serve it."""
-
-    id: str
-    name: str
-    models: dict[str, Any]
-    strategy: str
-    replicas: list[Replica] = Field(default_factory=list)
-    created_at: datetime
-    updated_at: datetime
-
-
-class Segment(_Entity):
-    """A shipped prediction-log segment (Parquet blob plus its histograms)."""
-
-    id: str
-    digest: str
-    size: int
-    rows: int
-    start_ms: int
-    end_ms: int
-    request_id_min: str
-    request_id_max: str
-    models: dict[str, Any]
-    histograms: dict[str, Any]
-
-
-class FeedbackResult(_Entity):
-    """What a feedback call stored, and the request ids nobody logged."""
-
-    stored: int
-    unknown: list[str] = Field(default_factory=list)
 
 
 def _deployment_row(session: Session, name: str) -> DeploymentRow:

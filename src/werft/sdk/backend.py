@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from werft.config import Settings
-from werft.deploy.deployments import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -24,13 +24,13 @@ from werft.store.artifacts import BlobInfo
 from werft.tracking.entities import (
     ArtifactInfo,
     DatasetVersion,
+    GcReport,
     Metric,
     Page,
     Project,
     Run,
     RunStatus,
 )
-from werft.tracking.gc import GcReport
 
 
 class Backend(Protocol):

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from werft.config import Settings
-from werft.deploy.deployments import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -21,13 +21,13 @@ from werft.store.artifacts import BlobInfo
 from werft.tracking.entities import (
     ArtifactInfo,
     DatasetVersion,
+    GcReport,
     Metric,
     Page,
     Project,
     Run,
     RunStatus,
 )
-from werft.tracking.gc import GcReport
 
 
 class LocalBackend:

@@ -146,3 +146,12 @@ class MetricBatch(BaseModel):
     """Metric points sent in one request (the SDK's buffered flush)."""
 
     metrics: list[Metric] = Field(max_length=100_000)
+
+
+class GcReport(BaseModel):
+    """What one `werft gc` removed."""
+
+    projects_purged: list[str]
+    runs_purged: int
+    blobs_deleted: int
+    bytes_freed: int

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import BaseModel
 from sqlalchemy import delete, select
 
 from werft.store.artifacts import ArtifactStore
@@ -18,19 +17,11 @@ from werft.store.models import (
     RunRow,
 )
 from werft.tracking._rows import Clock, utcnow
+from werft.tracking.entities import GcReport
 
 # A blob written moments ago may belong to an upload whose record is not
 # committed yet; leave young unreferenced blobs alone.
 DEFAULT_BLOB_GRACE = timedelta(minutes=10)
-
-
-class GcReport(BaseModel):
-    """What one `werft gc` removed."""
-
-    projects_purged: list[str]
-    runs_purged: int
-    blobs_deleted: int
-    bytes_freed: int
 
 
 class GarbageCollector:

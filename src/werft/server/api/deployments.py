@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from werft.deploy.deployments import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment
 from werft.server.deps import ServicesDep
 
 router = APIRouter(tags=["deployments"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from werft import __version__
 from werft.server.deps import ServicesDep
 from werft.server.schemas import GcRequest, Health
-from werft.tracking.gc import GcReport
+from werft.tracking.entities import GcReport
 
 router = APIRouter(tags=["system"])
 
