@@ -40,19 +40,6 @@ class ArtifactService:
             get_active_run_row(session, run_id)  # refuse before uploading megabytes
         return self.record(run_id, path, self.store.put_file(local_path))
 
-    def log_dir(
-        self, run_id: str, local_dir: Path, artifact_path: str | None = None
-    ) -> list[ArtifactInfo]:
-        """Store every file below a folder, keeping the relative layout."""
-        if not local_dir.is_dir():
-            raise NotFoundError(f"artifact folder {local_dir} does not exist or is not a folder")
-        prefix = validate_artifact_path(artifact_path) + "/" if artifact_path else ""
-        files = sorted(p for p in local_dir.rglob("*") if p.is_file())
-        return [
-            self.log_file(run_id, file, prefix + file.relative_to(local_dir).as_posix())
-            for file in files
-        ]
-
     def record(self, run_id: str, artifact_path: str, blob: BlobInfo) -> ArtifactInfo:
         """Record a blob already in the store as a run's artifact (overwrites the path)."""
         path = validate_artifact_path(artifact_path)
