@@ -13,7 +13,7 @@ from werft.cli import context, models, projects, quickstart, runs, serve, system
 app = typer.Typer(
     name="werft",
     help="werft: on-premise MLOps — track experiments, version data and models, "
-    "gate, deploy and monitor them on your own servers.",
+    "register and serve them, on your own servers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
