@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import collections
 import os
 from collections.abc import Sequence
 
+import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -106,12 +108,27 @@ class ServingMetrics:
     def record_outputs(
         self, model: str, version: int, predictions: Sequence[object], scores: Sequence[float]
     ) -> None:
-        counts: dict[str, int] = {}
-        for value in predictions:
-            key = str(value)
-            counts[key] = counts.get(key, 0) + 1
-        for key, count in counts.items():
+        """Count predicted classes and observe scores, a whole batch at a time."""
+        for key, count in collections.Counter(map(str, predictions)).items():
             self.predictions.labels(model, str(version), key).inc(count)
-        histogram = self.scores.labels(model)
-        for score in scores:
-            histogram.observe(score)
+        if scores:
+            _observe_many(self.scores.labels(model), np.asarray(scores, dtype=float))
+
+
+def _observe_many(histogram: Histogram, values: np.ndarray) -> None:
+    """``observe`` for every value, with one increment per bucket instead of per value.
+
+    prometheus-client keeps one (non-cumulative) counter per bucket and a sum;
+    a batch of 1,000 scores costs one searchsorted instead of 1,000 calls.
+    """
+    buckets = getattr(histogram, "_buckets", None)
+    upper = getattr(histogram, "_upper_bounds", None)
+    total = getattr(histogram, "_sum", None)
+    if buckets is None or upper is None or total is None:  # another client version
+        for value in values:
+            histogram.observe(float(value))
+        return
+    index = np.searchsorted(np.asarray(upper, dtype=float), values, side="left")
+    for bucket, count in zip(*np.unique(index, return_counts=True), strict=True):
+        buckets[int(bucket)].inc(int(count))
+    total.inc(float(values.sum()))

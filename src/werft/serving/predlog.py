@@ -79,6 +79,18 @@ class PredictionRecord:
     probabilities: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
+        # Exact-type checks first: serving builds thousands of records per batch and
+        # ABC isinstance checks (Mapping) would dominate the cost.
+        if (
+            type(self.request_id) is str
+            and type(self.time_ms) is int
+            and type(self.model) is str
+            and type(self.version) is int
+            and type(self.inputs) is dict
+            and (self.probabilities is None or type(self.probabilities) is dict)
+            and self.variant in VARIANTS
+        ):
+            return
         if not (
             isinstance(self.request_id, str)
             and isinstance(self.time_ms, int)
@@ -95,6 +107,39 @@ class PredictionRecord:
         if self.variant not in VARIANTS:
             raise InvalidInputError(
                 f"prediction variant {self.variant!r} is unknown; use one of {', '.join(VARIANTS)}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class PredictionBatch:
+    """Many predictions of one request, column by column (the serving hot path).
+
+    Written as one WAL line, so logging 1,000 rows costs one JSON encoding
+    instead of 1,000; reading the WAL expands it into one row per prediction.
+    """
+
+    request_ids: Sequence[str]
+    time_ms: int
+    model: str
+    version: int
+    variant: str
+    inputs: Mapping[str, Sequence[Any]]
+    predictions: Sequence[Any]
+    probabilities: Mapping[str, Sequence[float]] | None = None
+
+    def __post_init__(self) -> None:
+        rows = len(self.request_ids)
+        if (
+            self.variant not in VARIANTS
+            or len(self.predictions) != rows
+            or any(
+                len(values) != rows
+                for values in (*self.inputs.values(), *(self.probabilities or {}).values())
+            )
+        ):
+            raise InvalidInputError(
+                f"prediction batch {self.request_ids[:1]!r}: every column needs "
+                f"{rows} values and the variant one of {', '.join(VARIANTS)}"
             )
 
 
@@ -226,6 +271,9 @@ class PredictionLog:
             data = b"".join([_encode(record) for record in records])
         except orjson.JSONEncodeError as exc:
             raise InvalidInputError(f"a prediction record is not JSON-compatible: {exc}") from exc
+        self._write_data(data, [record.request_id for record in records])
+
+    def _write_data(self, data: bytes, request_ids: list[str]) -> None:
         with self._lock:
             if self._finished:
                 raise ConflictError(f"the prediction log of {self.deployment!r} is closed")
@@ -234,12 +282,28 @@ class PredictionLog:
                 wal = self._current = self._create_wal()
                 self._wake.set()  # the roll timer starts with the first record
             self._write(wal, data)
-            wal.rows += len(records)
+            wal.rows += len(request_ids)
             wal.size += len(data)
-            wal.ids.update([record.request_id for record in records])
+            wal.ids.update(request_ids)
             due = wal.rows >= self._roll_rows or wal.size >= self._roll_bytes
         if due:
             self._wake.set()
+
+    def append_batches(self, batches: Sequence[PredictionBatch]) -> None:
+        """Log columnar batches durably, as :meth:`append` does for single records."""
+        if not batches:
+            return
+        try:
+            data = b"".join(
+                [
+                    orjson.dumps({"batch": batch}, default=_json_default, option=_JSON_OPTIONS)
+                    for batch in batches
+                ]
+            )
+        except orjson.JSONEncodeError as exc:
+            raise InvalidInputError(f"a prediction batch is not JSON-compatible: {exc}") from exc
+        ids = [rid for batch in batches for rid in batch.request_ids]
+        self._write_data(data, ids)
 
     def roll(self) -> SegmentInfo | None:
         """Close the current WAL and ship it, after any WAL an earlier roll failed to ship.
@@ -481,7 +545,41 @@ def _read_rows(path: Path) -> list[Any]:
             with contextlib.suppress(orjson.JSONDecodeError):
                 rows.append(orjson.loads(line))
         log.warning("%s: skipped %d unreadable lines", path, len(lines) - len(rows))
-    return rows
+    return _expand_batches(rows, path)
+
+
+def _expand_batches(rows: list[Any], path: Path) -> list[Any]:
+    """One row per prediction: batch lines (see :class:`PredictionBatch`) are unrolled."""
+    if not any(isinstance(row, dict) and "batch" in row for row in rows):
+        return rows
+    expanded: list[Any] = []
+    for row in rows:
+        if not (isinstance(row, dict) and "batch" in row):
+            expanded.append(row)
+            continue
+        try:
+            expanded.extend(_unroll(row["batch"]))
+        except (KeyError, TypeError, IndexError, AttributeError):
+            log.warning("%s: skipped a malformed prediction batch", path)
+    return expanded
+
+
+def _unroll(batch: dict[str, Any]) -> list[dict[str, Any]]:
+    inputs, probabilities = batch["inputs"], batch["probabilities"]
+    names, classes = list(inputs), list(probabilities or ())
+    head = {k: batch[k] for k in ("time_ms", "model", "version", "variant")}
+    return [
+        {
+            **head,
+            "request_id": request_id,
+            "inputs": {name: inputs[name][i] for name in names},
+            "prediction": batch["predictions"][i],
+            "probabilities": (
+                {c: probabilities[c][i] for c in classes} if probabilities is not None else None
+            ),
+        }
+        for i, request_id in enumerate(batch["request_ids"])
+    ]
 
 
 def _valid_table(rows: list[Any], path: Path) -> tuple[list[dict[str, Any]], pa.Table]:

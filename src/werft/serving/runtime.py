@@ -18,15 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from werft.errors import WerftError
 from werft.registry.package import PackagedModel
 from werft.sdk.backend import Backend
 from werft.sdk.models import load_from
 from werft.serving.batcher import MicroBatcher
 from werft.serving.metrics import ServingMetrics
-from werft.serving.predlog import PredictionLog, PredictionRecord
+from werft.serving.predlog import PredictionBatch, PredictionLog
 from werft.serving.validation import RequestValidator, UnseenPolicy, ValidatedRows
 
 log = logging.getLogger("werft.serving")
@@ -35,10 +33,6 @@ log = logging.getLogger("werft.serving")
 def new_request_id() -> str:
     """Time-ordered ids (milliseconds first), so a log segment covers an id range."""
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
 
 
 @dataclass(frozen=True)
@@ -230,54 +224,57 @@ class ModelRoute:
     def _predict_group(self, jobs: Sequence[Job]) -> Sequence[Outcome | BaseException]:
         served = jobs[0].served
         frame = served.validator.to_frame([job.rows for job in jobs])
-        predictions, probabilities = served.model.predict_with_proba(frame)
-        classes = served.classes
+        predicted, probabilities = served.model.predict_with_proba(frame)
+        predictions = predicted.tolist()  # numpy -> Python in one C call, not per value
+        probs = probabilities.tolist() if probabilities is not None else None
+        classes = [str(c) for c in served.classes] if served.classes else None
         self.metrics.batch_rows.labels(self.name).observe(len(frame))
-        records: list[PredictionRecord] = []
-        outcomes: list[Outcome | BaseException] = []
+        batches: list[PredictionBatch] = []
+        outcomes: list[Outcome] = []
         now = time.time_ns() // 1_000_000
         start = 0
         for job in jobs:
             stop = start + job.rows.n_rows
-            preds = [_plain(v) for v in predictions[start:stop]]
-            probs = probabilities[start:stop].tolist() if probabilities is not None else None
-            outcomes.append(Outcome(served.version, preds, probs))
-            records.extend(self._records(job, preds, probs, classes, now))
-            if job.variant != "shadow":
-                scores = [max(p) for p in probs] if probs else []
-                self.metrics.record_outputs(self.name, served.version, preds, scores)
+            preds, job_probs = predictions[start:stop], probs[start:stop] if probs else None
+            outcomes.append(Outcome(served.version, preds, job_probs))
+            batches.append(self._batch(job, preds, job_probs, classes, now))
             start = stop
-        self.predlog.append(records)  # on disk (in the OS) before any response is sent
+        self.predlog.append_batches(batches)  # in the OS before any response is sent
+        served_rows = [o for o, job in zip(outcomes, jobs, strict=True) if job.variant != "shadow"]
+        if served_rows:
+            self.metrics.record_outputs(
+                self.name,
+                served.version,
+                [p for o in served_rows for p in o.predictions],
+                [max(p) for o in served_rows for p in (o.probabilities or [])],
+            )
         return outcomes
 
-    def _records(
+    def _batch(
         self,
         job: Job,
         preds: list[Any],
         probs: list[list[float]] | None,
-        classes: list[Any] | None,
+        classes: list[str] | None,
         now: int,
-    ) -> list[PredictionRecord]:
-        columns = job.rows.columns
-        names = list(columns)
-        single = job.rows.n_rows == 1
-        return [
-            PredictionRecord(
-                request_id=job.request_id if single else f"{job.request_id}/{row}",
-                time_ms=now,
-                model=self.name,
-                version=job.served.version,
-                variant=job.variant,
-                inputs={name: _plain(columns[name][row]) for name in names},
-                prediction=pred,
-                probabilities=(
-                    dict(zip(map(str, classes), probs[row], strict=True))
-                    if probs is not None and classes is not None
-                    else None
-                ),
-            )
-            for row, pred in enumerate(preds)
-        ]
+    ) -> PredictionBatch:
+        rows = job.rows.n_rows
+        ids = [job.request_id] if rows == 1 else [f"{job.request_id}/{row}" for row in range(rows)]
+        by_class = (
+            dict(zip(classes, zip(*probs, strict=True), strict=True))
+            if probs is not None and classes is not None
+            else None
+        )
+        return PredictionBatch(
+            ids,
+            now,
+            self.name,
+            job.served.version,
+            job.variant,
+            job.rows.columns,
+            preds,
+            by_class,
+        )
 
     async def close(self) -> None:
         await self._batcher.close()
