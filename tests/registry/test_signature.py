@@ -146,3 +146,24 @@ def test_signature_is_frozen_and_round_trips_through_json() -> None:
     assert Signature.model_validate(signature.model_dump(mode="json")) == signature
     with pytest.raises(ValidationError):
         signature.output = signature.output  # type: ignore[misc]
+
+
+def test_levels_are_complete_only_from_the_training_profile_or_a_category_dtype() -> None:
+    frame = pd.DataFrame(
+        {
+            "plan": ["pro", "basic"],
+            "region": pd.Categorical(["n", "s"], categories=["n", "s", "w"]),
+            "tier": ["a", "b"],
+        }
+    )
+    model = LinearRegression().fit(np.arange(4).reshape(2, 2), [0.0, 1.0])
+
+    class _Model:
+        def predict(self, data: pd.DataFrame) -> np.ndarray:
+            return model.predict(np.zeros((len(data), 2)))
+
+    signature = infer_signature(frame, _Model(), category_levels={"tier": ["a", "b", "c"]})
+    specs = {spec.name: spec for spec in signature.inputs}
+    assert specs["plan"].categories == ["basic", "pro"] and not specs["plan"].categories_complete
+    assert specs["region"].categories_complete and specs["region"].categories == ["n", "s", "w"]
+    assert specs["tier"].categories_complete and specs["tier"].categories == ["a", "b", "c"]

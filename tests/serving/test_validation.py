@@ -497,3 +497,17 @@ def test_any_json_either_validates_or_raises_request_invalid(payload: object) ->
         frame = validator.to_frame([outcome, outcome])
         assert len(frame) == 2 * outcome.n_rows
         assert list(frame.columns) == NAMES
+
+
+def test_levels_seen_only_in_the_example_do_not_reject_new_values() -> None:
+    spec = ColumnSpec(
+        name="plan",
+        type="string",
+        dtype="object",
+        nullable=False,
+        categories=["basic", "pro"],
+        categories_complete=False,
+    )
+    signature = Signature(inputs=[spec], output=OutputSpec(kind="regressor", dtype="float64"))
+    rows = RequestValidator(signature).validate({"rows": [{"plan": "family"}]})
+    assert rows.columns == {"plan": ["family"]} and rows.unseen == {}

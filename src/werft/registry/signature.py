@@ -50,6 +50,10 @@ class ColumnSpec(_Frozen):
         dtype: The pandas dtype seen in the input example, e.g. ``"int64"`` or ``"str"``.
         nullable: True when the example (or the training data) had a missing value.
         categories: Levels seen, for string, categorical and boolean columns.
+        categories_complete: True when ``categories`` is the full set of levels the
+            model was trained on (a pandas category dtype, or the training dataset's
+            profile); only then does serving treat other values as unseen. Levels seen
+            in a 20-row input example alone are not the full set.
     """
 
     name: str
@@ -57,6 +61,7 @@ class ColumnSpec(_Frozen):
     dtype: str
     nullable: bool
     categories: list[str] | None = None
+    categories_complete: bool = True
 
 
 class OutputSpec(_Frozen):
@@ -126,12 +131,15 @@ def _levels(series: pd.Series[Any], extra: Sequence[str]) -> list[str]:
 
 def _column_spec(name: str, series: pd.Series[Any], extra: Sequence[str] | None) -> ColumnSpec:
     column_type = _column_type(series)
+    levelled = column_type in _LEVELLED
     return ColumnSpec(
         name=name,
         type=column_type,
         dtype=str(series.dtype),
         nullable=bool(series.isna().any()),
-        categories=_levels(series, extra or ()) if column_type in _LEVELLED else None,
+        categories=_levels(series, extra or ()) if levelled else None,
+        categories_complete=levelled
+        and (extra is not None or isinstance(series.dtype, pd.CategoricalDtype)),
     )
 
 

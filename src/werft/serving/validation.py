@@ -104,7 +104,9 @@ class _Column:
         self.nullable = spec.nullable and not (isinstance(dtype, np.dtype) and dtype.kind in "iub")
         self.fast_types = self.accepted | {_NONE_TYPE} if self.nullable else self.accepted
         self.range = _numeric_range(dtype)
-        levels = None if spec.categories is None else self._levels(spec.categories)
+        # Levels seen only in a small input example are no basis to reject a value.
+        complete = spec.categories is not None and spec.categories_complete
+        levels = self._levels(spec.categories) if complete and spec.categories else None
         self.known: frozenset[Any] | None = None if levels is None else levels | {None}
         self.pass_unseen = policy == "pass"
         self.levels_text = _quoted(spec.categories or [], 10, "levels")
