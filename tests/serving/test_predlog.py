@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from werft.errors import ConflictError, InvalidInputError
 from werft.monitoring.histograms import FeatureSpec, reference_spec
-from werft.serving.predlog import PROBA_SPEC, PredictionLog, PredictionRecord, SegmentInfo
+from werft.serving.predlog import PredictionLog, PredictionRecord, SegmentInfo
+from werft.serving.segments import PROBA_SPEC
 from werft.store.artifacts import ArtifactStore
 from werft.tracking.datasets import profile_frame
 
