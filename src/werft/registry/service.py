@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
-from sqlalchemy.orm import Session
 
 from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, UnavailableError
+from werft.registry._rows import get_model_row, get_version_row, model_entity, version_entities
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -28,7 +27,6 @@ from werft.store.models import (
     AliasRow,
     LatestMetricRow,
     ModelVersionRow,
-    ProjectRow,
     RegisteredModelRow,
     RunInputRow,
     RunRow,
@@ -39,86 +37,6 @@ from werft.tracking.paging import check_page_size, decode_cursor, encode_cursor,
 
 _ATTEMPTS = 5
 _CLOSED = (VersionStatus.REJECTED, VersionStatus.ARCHIVED)
-
-
-def _model_row(session: Session, name: str, *, lock: bool = False) -> RegisteredModelRow:
-    stmt = select(RegisteredModelRow).where(RegisteredModelRow.name == name)
-    if lock:
-        stmt = stmt.with_for_update()  # serialises version numbering on PostgreSQL
-    row = session.scalars(stmt).one_or_none()
-    if row is None:
-        raise NotFoundError(f"registered model {name!r} not found; `werft models list` shows them")
-    return row
-
-
-def _version_row(session: Session, model: RegisteredModelRow, version: int) -> ModelVersionRow:
-    row = session.scalars(
-        select(ModelVersionRow).where(
-            ModelVersionRow.model_id == model.id, ModelVersionRow.version == version
-        )
-    ).one_or_none()
-    if row is None:
-        raise NotFoundError(f"model {model.name!r} has no version {version}")
-    return row
-
-
-def _versions(
-    session: Session, model: RegisteredModelRow, rows: Sequence[ModelVersionRow]
-) -> list[ModelVersion]:
-    project = session.scalar(select(ProjectRow.key).where(ProjectRow.id == model.project_id))
-    aliases: dict[str, list[str]] = defaultdict(list)
-    for alias, version_id in session.execute(
-        select(AliasRow.alias, AliasRow.version_id).where(AliasRow.model_id == model.id)
-    ):
-        aliases[version_id].append(alias)
-    return [
-        ModelVersion(
-            id=row.id,
-            name=model.name,
-            version=row.version,
-            project=project or "",
-            run_id=row.run_id,
-            artifact_path=row.artifact_path,
-            content_hash=row.content_hash,
-            files=row.files,
-            flavor=row.flavor,
-            model_class=row.model_class,
-            signature=row.signature,
-            metrics=row.metrics,
-            onnx=row.onnx,
-            status=VersionStatus(row.status),
-            aliases=sorted(aliases[row.id]),
-            description=row.description,
-            created_by=row.created_by,
-            created_at=aware(row.created_at),
-        )
-        for row in rows
-    ]
-
-
-def _model(session: Session, row: RegisteredModelRow) -> RegisteredModel:
-    project = session.scalar(select(ProjectRow.key).where(ProjectRow.id == row.project_id))
-    aliases = dict(
-        session.execute(
-            select(AliasRow.alias, ModelVersionRow.version)
-            .join(ModelVersionRow, ModelVersionRow.id == AliasRow.version_id)
-            .where(AliasRow.model_id == row.id)
-        ).all()
-    )
-    latest = session.scalar(
-        select(func.max(ModelVersionRow.version)).where(ModelVersionRow.model_id == row.id)
-    )
-    return RegisteredModel(
-        id=row.id,
-        name=row.name,
-        project=project or "",
-        description=row.description,
-        tags=row.tags,
-        aliases=aliases,
-        latest_version=latest,
-        created_at=aware(row.created_at),
-        updated_at=aware(row.updated_at),
-    )
 
 
 class ModelRegistry:
@@ -152,13 +70,13 @@ class ModelRegistry:
                 )
                 session.add(row)
                 session.flush()
-                return _model(session, row)
+                return model_entity(session, row)
         except DbIntegrityError as exc:
             raise AlreadyExistsError(f"registered model {name!r} already exists") from exc
 
     def get_model(self, name: str) -> RegisteredModel:
         with self._db.session(write=False) as session:
-            return _model(session, _model_row(session, name))
+            return model_entity(session, get_model_row(session, name))
 
     def list_models(
         self, *, project: str | None = None, limit: int = 100, cursor: str | None = None
@@ -174,7 +92,7 @@ class ModelRegistry:
                     RegisteredModelRow.project_id == get_project_row(session, project).id
                 )
             rows = session.scalars(stmt.offset(offset).limit(limit + 1)).all()
-            items = [_model(session, row) for row in rows[:limit]]
+            items = [model_entity(session, row) for row in rows[:limit]]
         more = len(rows) > limit
         return Page(items=items, next_cursor=encode_cursor(offset + limit, query) if more else None)
 
@@ -280,12 +198,12 @@ class ModelRegistry:
             session.add(row)
             model.updated_at = now
             session.flush()
-            return _versions(session, model, [row])[0]
+            return version_entities(session, model, [row])[0]
 
     def get_version(self, name: str, version: int) -> ModelVersion:
         with self._db.session(write=False) as session:
-            model = _model_row(session, name)
-            return _versions(session, model, [_version_row(session, model, version)])[0]
+            model = get_model_row(session, name)
+            return version_entities(session, model, [get_version_row(session, model, version)])[0]
 
     def resolve(self, ref: ModelRef) -> ModelVersion:
         """The version a ``models:/`` URI points at."""
@@ -303,7 +221,7 @@ class ModelRegistry:
         query = fingerprint("versions", name)
         offset = decode_cursor(cursor, query)
         with self._db.session(write=False) as session:
-            model = _model_row(session, name)
+            model = get_model_row(session, name)
             rows = session.scalars(
                 select(ModelVersionRow)
                 .where(ModelVersionRow.model_id == model.id)
@@ -311,38 +229,38 @@ class ModelRegistry:
                 .offset(offset)
                 .limit(limit + 1)
             ).all()
-            items = _versions(session, model, rows[:limit])
+            items = version_entities(session, model, rows[:limit])
         more = len(rows) > limit
         return Page(items=items, next_cursor=encode_cursor(offset + limit, query) if more else None)
 
     def set_status(self, name: str, version: int, status: VersionStatus) -> ModelVersion:
         """Change a version's status (the gates and approvals drive this)."""
         with self._db.session() as session:
-            model = _model_row(session, name)
-            row = _version_row(session, model, version)
+            model = get_model_row(session, name)
+            row = get_version_row(session, model, version)
             row.status = status.value
             session.flush()
-            return _versions(session, model, [row])[0]
+            return version_entities(session, model, [row])[0]
 
     # --- aliases ------------------------------------------------------------------
 
     def get_alias(self, name: str, alias: str) -> ModelVersion:
         check_alias(alias)
         with self._db.session(write=False) as session:
-            model = _model_row(session, name)
+            model = get_model_row(session, name)
             link = session.get(AliasRow, (model.id, alias))
             if link is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
             row = session.get(ModelVersionRow, link.version_id)
             assert row is not None
-            return _versions(session, model, [row])[0]
+            return version_entities(session, model, [row])[0]
 
     def set_alias(self, name: str, alias: str, version: int, *, actor: str = "") -> ModelVersion:
         """Point ``alias`` at ``version`` (the deployment act); the move is recorded."""
         check_alias(alias)
         with self._db.session() as session:
-            model = _model_row(session, name, lock=True)
-            target = _version_row(session, model, version)
+            model = get_model_row(session, name, lock=True)
+            target = get_version_row(session, model, version)
             if target.status in _CLOSED:
                 raise ConflictError(
                     f"version {version} of {name!r} is {target.status}; an alias cannot point at it"
@@ -369,13 +287,13 @@ class ModelRegistry:
                 )
             )
             session.flush()
-            return _versions(session, model, [target])[0]
+            return version_entities(session, model, [target])[0]
 
     def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
         """Remove an alias; the history keeps the deletion."""
         check_alias(alias)
         with self._db.session() as session:
-            model = _model_row(session, name, lock=True)
+            model = get_model_row(session, name, lock=True)
             link = session.get(AliasRow, (model.id, alias))
             if link is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
@@ -395,7 +313,7 @@ class ModelRegistry:
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         """Every move of the model's aliases (or of one), oldest first."""
         with self._db.session(write=False) as session:
-            model = _model_row(session, name)
+            model = get_model_row(session, name)
             stmt = select(AliasEventRow).where(AliasEventRow.model_id == model.id)
             if alias is not None:
                 stmt = stmt.where(AliasEventRow.alias == alias)
@@ -415,8 +333,8 @@ class ModelRegistry:
     def lineage(self, name: str, version: int) -> Lineage:
         """The run behind a version: params, metrics, input datasets with hashes, code."""
         with self._db.session(write=False) as session:
-            model = _model_row(session, name)
-            mv = _versions(session, model, [_version_row(session, model, version)])[0]
+            model = get_model_row(session, name)
+            mv = version_entities(session, model, [get_version_row(session, model, version)])[0]
             runs = load_runs(session, [mv.run_id]) if mv.run_id else []
         if not runs:
             return Lineage(version=mv, run_id=mv.run_id)
@@ -447,5 +365,5 @@ class ModelRegistry:
             for row in rows:
                 model = session.get(RegisteredModelRow, row.model_id)
                 assert model is not None
-                result.extend(_versions(session, model, [row]))
+                result.extend(version_entities(session, model, [row]))
             return result

@@ -47,10 +47,6 @@ from werft.store.artifacts import BlobInfo
 
 log = logging.getLogger("werft.serving")
 
-"""Which route answered: the primary model, a canary, or a shadow whose answer nobody sees."""
-
-"""Bins of every ``proba:<class>`` histogram."""
-
 _WAL_SUFFIX = ".wal"
 _JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_APPEND_NEWLINE
 _RETRY_SECONDS = 5.0
@@ -145,8 +141,8 @@ class SegmentInfo(BaseModel):
     ``histograms`` are keyed by Parquet column: ``in:<feature>`` per input
     feature (on the reference bins where there are any, else on bins fitted
     to this segment), ``prediction`` and ``proba:<class>`` (on
-    :data:`PROBA_SPEC`). They count the served rows — primary and canary, not
-    shadow — so a shadowed request counts once.
+    :data:`~werft.serving.segments.PROBA_SPEC`). They count the served rows —
+    primary and canary, not shadow — so a shadowed request counts once.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -522,6 +518,3 @@ def _lock_orphan(path: Path) -> _Wal | None:
         os.close(fd)
         return None
     return _Wal(path, fd)
-
-
-# --- converting ------------------------------------------------------------------------

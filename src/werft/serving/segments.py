@@ -26,7 +26,10 @@ from werft.monitoring.histograms import (
 log = logging.getLogger("werft.serving")
 
 VARIANTS = ("primary", "canary", "shadow")
+"""Which route answered: the primary model, a canary, or a shadow whose answer nobody sees."""
+
 PROBA_SPEC = FeatureSpec(kind="numeric", edges=[i / 10 for i in range(11)])
+"""Bins of every ``proba:<class>`` histogram."""
 
 
 def read_rows(path: Path) -> list[Any]:
@@ -47,7 +50,10 @@ def read_rows(path: Path) -> list[Any]:
 
 
 def _expand_batches(rows: list[Any], path: Path) -> list[Any]:
-    """One row per prediction: batch lines (see :class:`PredictionBatch`) are unrolled."""
+    """One row per prediction: batch lines are unrolled.
+
+    See :class:`~werft.serving.predlog.PredictionBatch` for the batch line format.
+    """
     if not any(isinstance(row, dict) and "batch" in row for row in rows):
         return rows
     expanded: list[Any] = []
@@ -168,6 +174,7 @@ def _storable(kind: pa.DataType) -> bool:
 def segment_histograms(
     table: pa.Table, reference: Mapping[str, FeatureSpec]
 ) -> dict[str, FeatureHistogram]:
+    """Histograms of the served (not shadow) rows, keyed by column; see ``SegmentInfo``."""
     served = table.filter(pc.not_equal(table["variant"], "shadow"))
     # Lists and objects are stored, not binned.
     names = [name for name in served.column_names if _is_scalar(served, name)]

@@ -19,7 +19,6 @@ import sys
 import tempfile
 from collections.abc import Generator, Iterator
 from contextlib import closing, contextmanager, suppress
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -35,10 +34,26 @@ from werft.errors import (
     UnavailableError,
     WerftError,
 )
+from werft.store.blobs import (
+    CHUNK_SIZE,
+    MAX_ARTIFACT_PATH_LENGTH,
+    BlobInfo,
+    StoredBlob,
+    hash_file,
+    parse_digest,
+    validate_artifact_path,
+)
 
-CHUNK_SIZE = 1024 * 1024
-
-MAX_ARTIFACT_PATH_LENGTH = 1000
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_ARTIFACT_PATH_LENGTH",
+    "ArtifactStore",
+    "BlobInfo",
+    "BlobWriter",
+    "StoredBlob",
+    "parse_digest",
+    "validate_artifact_path",
+]
 
 # Bounds what s3fs holds in memory per transfer: it reads a file below two
 # parts in one go, and keeps up to _UPLOAD_CONCURRENCY parts in flight.
@@ -46,72 +61,8 @@ _S3_PART_SIZE = 8 * 1024 * 1024
 _UPLOAD_CONCURRENCY = 4
 _REMOTE_READ_BLOCK = 8 * 1024 * 1024
 
-_DIGEST_RE = re.compile(r"sha256:([0-9a-f]{64})")
 _SHARD_RE = re.compile(r"[0-9a-f]{2}")
 _REST_RE = re.compile(r"[0-9a-f]{62}")
-_DRIVE_RE = re.compile(r"[A-Za-z]:")
-
-
-@dataclass(frozen=True)
-class BlobInfo:
-    """A blob that is in the store: its digest (``sha256:<hex>``) and size in bytes."""
-
-    digest: str
-    size: int
-
-
-@dataclass(frozen=True)
-class StoredBlob:
-    """A blob found by :meth:`ArtifactStore.list_blobs`, with its modification time (UTC)."""
-
-    digest: str
-    size: int
-    modified: datetime
-
-
-def validate_artifact_path(path: str) -> str:
-    """Normalise a run-relative artifact path like ``plots/confusion.png`` to POSIX form.
-
-    Backslashes count as separators; empty and ``.`` segments collapse.
-
-    Raises:
-        InvalidInputError: The path is empty, absolute, has a ``..`` segment or a
-            NUL byte, or is longer than 1,000 characters.
-    """
-    allowed = "use a relative path like 'plots/confusion.png'"
-    if "\x00" in path:
-        raise InvalidInputError(f"artifact path {path!r} contains a NUL byte; {allowed}")
-    if len(path) > MAX_ARTIFACT_PATH_LENGTH:
-        raise InvalidInputError(
-            f"artifact path is {len(path):,} characters long; at most "
-            f"{MAX_ARTIFACT_PATH_LENGTH:,} are allowed"
-        )
-    posix = path.replace("\\", "/")
-    if posix.startswith("/") or _DRIVE_RE.match(posix):
-        raise InvalidInputError(f"artifact path {path!r} is absolute; {allowed}")
-    segments = [s for s in posix.split("/") if s not in ("", ".")]
-    if ".." in segments:
-        raise InvalidInputError(
-            f"artifact path {path!r} contains a '..' segment; {allowed} inside the run"
-        )
-    if not segments:
-        raise InvalidInputError(f"artifact path {path!r} is empty; {allowed}")
-    return "/".join(segments)
-
-
-def parse_digest(digest: str) -> str:
-    """Check a ``sha256:<64 lowercase hex>`` digest and return its hex part.
-
-    Raises:
-        InvalidInputError: The digest is not in that form.
-    """
-    match = _DIGEST_RE.fullmatch(digest) if isinstance(digest, str) else None
-    if match is None:
-        shown = digest[:80] if isinstance(digest, str) else digest
-        raise InvalidInputError(
-            f"invalid digest {shown!r}: expected 'sha256:' followed by 64 lowercase hex digits"
-        )
-    return match.group(1)
 
 
 class BlobWriter:
@@ -259,7 +210,7 @@ class ArtifactStore:
         """
         try:
             before = path.stat()
-            hex_, size = _hash_file(path)
+            hex_, size = hash_file(path)
         except FileNotFoundError as exc:
             raise NotFoundError(f"file {path} does not exist") from exc
         except OSError as exc:
@@ -494,16 +445,6 @@ class ArtifactStore:
         raise UnavailableError(
             f"artifact store {self._url} {kind} while {action}: {exc}; {self._hint}"
         ) from exc
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    hasher = hashlib.sha256()
-    size = 0
-    with path.open("rb") as f:
-        while chunk := f.read(CHUNK_SIZE):
-            hasher.update(chunk)
-            size += len(chunk)
-    return hasher.hexdigest(), size
 
 
 def _changed_message(path: Path) -> str:

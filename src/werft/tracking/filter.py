@@ -12,13 +12,13 @@ translate trees that are known to be valid.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeAlias, cast
 
 from werft.errors import InvalidInputError
+from werft.tracking.filter_lexer import NONFINITE, Lexer, Token, render_key, render_scalar
 
 Entity = Literal["metric", "param", "tag", "attribute"]
 Op = Literal[
@@ -100,13 +100,10 @@ _PREFIXES: dict[str, Entity] = {
     "attr": "attribute", "run": "attribute",
 }  # fmt: skip
 _PLURAL: dict[Entity, str] = {"metric": "metrics", "param": "params", "tag": "tags"}
-_KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE", "IS", "NULL", "ASC", "DESC"})
 _SIMPLE_OPS: dict[str, Op] = {
     "=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
     "LIKE": "LIKE", "ILIKE": "ILIKE", "IN": "IN",
 }  # fmt: skip
-# Longest first, so "<=" is not read as "<" followed by "=".
-_SYMBOLS = sorted((o for o in _SIMPLE_OPS if not o.isalpha()), key=len, reverse=True)
 
 _EQ: tuple[Op, ...] = ("=", "!=")
 _ORDER: tuple[Op, ...] = ("<", "<=", ">", ">=")
@@ -119,57 +116,11 @@ _ATTRIBUTE_OPS: dict[str, tuple[Op, ...]] = {
     "end_time": _EQ + _ORDER + _NULL,
 }
 
-_WORD = re.compile(r"[^\W\d]\w*")
-_KEY = re.compile(r"[\w\-./:]+")
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-_NUMBER_TAIL = re.compile(r"[\w.]")  # "1abc" or "1.2.3" is a typo, not two tokens
-_NONFINITE = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?!\w)", re.IGNORECASE)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-_Kind = Literal["name", "string", "number", "op", "(", ")", ",", "end"]
-_PUNCT: dict[str, _Kind] = {"(": "(", ")": ")", ",": ","}
-
-
-@dataclass(frozen=True)
-class _Token:
-    kind: _Kind
-    text: str  # the exact source slice
-    pos: int
-    value: str = ""  # names: the key or word; strings: the unescaped content
-    prefix: str | None = None  # names written PREFIX.KEY
-    kw: str | None = None  # upper-cased keyword, for a bare unquoted keyword
-
-    @property
-    def end(self) -> int:
-        return self.pos + len(self.text)
-
-    def describe(self) -> str:
-        if self.kind == "end":
-            return "end of input"
-        text = self.text if len(self.text) <= 40 else self.text[:37] + "..."
-        return f"the string {text}" if self.kind == "string" else f"'{text}'"
 
 
 def _join_ops(ops: Sequence[str]) -> str:
     return ", ".join(ops[:-1]) + " or " + ops[-1]
-
-
-def _printable(text: str) -> str:
-    return "".join(c if c.isprintable() else " " for c in text)
-
-
-def _format_error(what: str, text: str, pos: int, message: str) -> str:
-    # Non-printing characters (newlines, tabs) would break the three-line layout
-    # and shift the caret, so they are shown as spaces.
-    shown, message = _printable(text), _printable(message)
-    caret = pos
-    if len(shown) > 80:
-        start = max(0, min(pos - 40, len(shown) - 80))
-        end = start + 80
-        lead = "..." if start else ""
-        shown = lead + shown[start:end] + ("..." if end < len(text) else "")
-        caret = pos - start + len(lead)
-    return f"{what} at character {pos + 1}: {message}\n  {shown}\n  {' ' * caret}^"
 
 
 def _check_length(text: str, what: str) -> None:
@@ -198,89 +149,20 @@ def _join(cls: type[And] | type[Or], items: list[Expr]) -> Expr:
 
 # Recursive descent with one token of lookahead, lexed lazily so that errors
 # are reported in text order (a syntax error before a bad character further on).
-class _Parser:
+class _Parser(Lexer):
     def __init__(self, text: str, what: str) -> None:
-        self.text = text
-        self.what = what
-        self.i = 0
+        super().__init__(text, what)
         self.depth = 0
         self.prev_end = 0
         self.tok = self._lex()
 
-    def error(self, pos: int, message: str) -> InvalidInputError:
-        return InvalidInputError(_format_error(self.what, self.text, pos, message))
-
-    def advance(self) -> _Token:
+    def advance(self) -> Token:
         tok = self.tok
         self.prev_end = tok.end
         self.tok = self._lex()
         return tok
 
-    def _lex(self) -> _Token:
-        text, i = self.text, self.i
-        while i < len(text) and text[i].isspace():
-            i += 1
-        if i >= len(text):
-            tok = _Token("end", "", len(text))
-        elif text[i] in "'\"":
-            tok = self._lex_string(i)
-        elif text[i] == "`":
-            value, end = self._lex_backtick(i)
-            tok = _Token("name", text[i:end], i, value)
-        elif text[i] in _PUNCT:
-            tok = _Token(_PUNCT[text[i]], text[i], i)
-        elif m := _NUMBER.match(text, i):
-            if _NUMBER_TAIL.match(text, m.end()):
-                raise self.error(i, "malformed number")
-            tok = _Token("number", m.group(), i)
-        elif m := _NONFINITE.match(text, i):
-            tok = _Token("number", m.group(), i)
-        elif m := _WORD.match(text, i):
-            tok = self._lex_name(m)
-        elif op := next((o for o in _SYMBOLS if text.startswith(o, i)), None):
-            tok = _Token("op", op, i)
-        else:
-            raise self.error(i, f"unexpected character {text[i]!r}")
-        self.i = tok.end
-        return tok
-
-    def _lex_string(self, start: int) -> _Token:
-        text, quote, i, out = self.text, self.text[start], start + 1, []
-        while i < len(text):
-            if text[i] == "\\" and text[i + 1 : i + 2] in ("\\", "'", '"'):
-                out.append(text[i + 1])
-                i += 2
-            elif text[i] == quote and text[i + 1 : i + 2] == quote:
-                out.append(quote)
-                i += 2
-            elif text[i] == quote:
-                return _Token("string", text[start : i + 1], start, "".join(out))
-            else:
-                out.append(text[i])
-                i += 1
-        raise self.error(start, f"unterminated string: no closing {quote}")
-
-    def _lex_backtick(self, start: int) -> tuple[str, int]:
-        end = self.text.find("`", start + 1)
-        if end < 0:
-            raise self.error(start, "unterminated `quoted key`: no closing backtick")
-        return self.text[start + 1 : end], end + 1
-
-    def _lex_name(self, m: re.Match[str]) -> _Token:
-        word, start, end = m.group(), m.start(), m.end()
-        if self.text[end : end + 1] != ".":
-            upper = word.upper()
-            kw = upper if word.isascii() and upper in _KEYWORDS else None
-            return _Token("name", word, start, word, kw=kw)
-        if self.text[end + 1 : end + 2] == "`":
-            key, stop = self._lex_backtick(end + 1)
-        elif km := _KEY.match(self.text, end + 1):
-            key, stop = km.group(), km.end()
-        else:
-            raise self.error(end + 1, f"expected a key after '{word}.'")
-        return _Token("name", self.text[start:stop], start, key, prefix=word)
-
-    def expect(self, kind: str, after: str) -> _Token:
+    def expect(self, kind: str, after: str) -> Token:
         if kind not in (self.tok.kind, self.tok.kw):
             want = kind if kind.isalpha() else f"'{kind}'"
             found = self.tok.describe()
@@ -296,19 +178,19 @@ class _Parser:
             raise self.error(self.tok.pos, f"expected AND, OR or end of input, found {found}")
         return expr
 
-    def or_expr(self, after: _Token | None) -> Expr:
+    def or_expr(self, after: Token | None) -> Expr:
         items = [self.and_expr(after)]
         while self.tok.kw == "OR":
             items.append(self.and_expr(self.advance()))
         return _join(Or, items)
 
-    def and_expr(self, after: _Token | None) -> Expr:
+    def and_expr(self, after: Token | None) -> Expr:
         items = [self.primary(after)]
         while self.tok.kw == "AND":
             items.append(self.primary(self.advance()))
         return _join(And, items)
 
-    def primary(self, after: _Token | None) -> Expr:
+    def primary(self, after: Token | None) -> Expr:
         tok = self.tok
         if tok.kind == "name" and tok.kw is None:
             return self.comparison()
@@ -414,10 +296,10 @@ class _Parser:
             value = self.value(entity, key, self.literal(after))
         return Comparison(entity, key, op, value, start)
 
-    def literal(self, after: str) -> _Token:
+    def literal(self, after: str) -> Token:
         tok = self.tok
         if tok.kind == "number" and not math.isfinite(float(tok.text)):
-            if _NONFINITE.fullmatch(tok.text):
+            if NONFINITE.fullmatch(tok.text):
                 message = "NaN and infinity are not allowed: comparisons with NaN are meaningless"
                 raise self.error(tok.pos, message)
             raise self.error(tok.pos, f"number out of range: {tok.text}")
@@ -431,7 +313,7 @@ class _Parser:
         message = f"expected a value after '{after}', found {tok.describe()}{hint}"
         raise self.error(tok.pos, message)
 
-    def value(self, entity: Entity, key: str, lit: _Token) -> str | float | datetime:
+    def value(self, entity: Entity, key: str, lit: Token) -> str | float | datetime:
         if entity == "metric":
             if lit.kind == "string":
                 raise self.error(lit.pos, f"metrics are numbers, found {lit.describe()}")
@@ -447,7 +329,7 @@ class _Parser:
             return text.lower()
         return text
 
-    def timestamp(self, key: str, lit: _Token) -> datetime:
+    def timestamp(self, key: str, lit: Token) -> datetime:
         try:
             if lit.kind == "number":
                 return _EPOCH + timedelta(milliseconds=float(lit.text))
@@ -515,20 +397,6 @@ def parse_order_by(items: Sequence[str] | None) -> list[OrderKey]:
     return keys
 
 
-def _render_key(key: str) -> str:
-    if not key or "`" in key:
-        raise ValueError(f"key {key!r} cannot be written in a filter")
-    return key if _KEY.fullmatch(key) else f"`{key}`"
-
-
-def _render_scalar(value: str | float | datetime) -> str:
-    if isinstance(value, datetime):
-        value = value.isoformat()
-    if isinstance(value, str):
-        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
-    return repr(value)
-
-
 def to_text(expr: Expr) -> str:
     """Render an expression in canonical form.
 
@@ -548,13 +416,13 @@ def to_text(expr: Expr) -> str:
         if expr.entity == "attribute" and expr.key in ATTRIBUTES:
             ident = expr.key
         else:
-            ident = f"{_PLURAL.get(expr.entity, 'attributes')}.{_render_key(expr.key)}"
+            ident = f"{_PLURAL.get(expr.entity, 'attributes')}.{render_key(expr.key)}"
         if expr.value is None:
             return f"{ident} {expr.op}"
         if isinstance(expr.value, tuple):
-            rendered = "(" + ", ".join(_render_scalar(v) for v in expr.value) + ")"
+            rendered = "(" + ", ".join(render_scalar(v) for v in expr.value) + ")"
         else:
-            rendered = _render_scalar(expr.value)
+            rendered = render_scalar(expr.value)
         return f"{ident} {expr.op} {rendered}"
     if not expr.items:
         raise ValueError(f"cannot render an empty {type(expr).__name__}")
