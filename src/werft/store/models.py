@@ -298,3 +298,138 @@ class FeedbackRow(Base):
     request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     label: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime]
+
+
+class ServingStatsRow(Base):
+    """One replica's request counts and latency buckets over one heartbeat interval."""
+
+    __tablename__ = "serving_stats"
+    __table_args__ = (Index("ix_serving_stats_deployment_end", "deployment_id", "end_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    replica_id: Mapped[str] = mapped_column(String(32))
+    start_ms: Mapped[int] = mapped_column(BigInteger)
+    end_ms: Mapped[int] = mapped_column(BigInteger)
+    requests: Mapped[int] = mapped_column(BigInteger)
+    errors: Mapped[int] = mapped_column(BigInteger)  # 5xx answers
+    rejected: Mapped[int] = mapped_column(BigInteger)  # 4xx answers (invalid input)
+    latency: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"bounds": [...], "counts": [...]}
+    rejected_fields: Mapped[dict[str, Any]] = mapped_column(JSON)  # field -> count
+
+
+class KpiRow(Base):
+    """A business KPI value of a deployment's use case at a point in time."""
+
+    __tablename__ = "kpis"
+    __table_args__ = (Index("ix_kpis_deployment_name_time", "deployment_id", "name", "time"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(250))
+    value: Mapped[float] = mapped_column(Float)
+    time: Mapped[datetime]
+
+
+class MonitorRow(Base):
+    """A scheduled check of a deployment's prediction log against a reference."""
+
+    __tablename__ = "monitors"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250), unique=True)
+    deployment_id: Mapped[str] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    window_seconds: Mapped[int] = mapped_column(Integer)
+    schedule: Mapped[str] = mapped_column(String(100))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)  # reference, methods, thresholds
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    next_run_at: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MonitorResultRow(Base):
+    """What one evaluation of a monitor found in one window."""
+
+    __tablename__ = "monitor_results"
+    __table_args__ = (Index("ix_monitor_results_monitor_end", "monitor_id", "window_end"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    computed_at: Mapped[datetime]
+    rows: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))  # ok | drift | no_data
+    drift_share: Mapped[float | None] = mapped_column(Float)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON)  # flat name -> number, for rules
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)  # the whole report
+
+
+class ChannelRow(Base):
+    """Where alert notifications go: a webhook or an e-mail address list."""
+
+    __tablename__ = "alert_channels"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # webhook | email
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class AlertRuleRow(Base):
+    """A condition on monitor results, serving metrics or KPIs, held for a duration."""
+
+    __tablename__ = "alert_rules"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(250), unique=True)
+    condition: Mapped[str] = mapped_column(Text)
+    for_seconds: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(16))
+    monitor: Mapped[str | None] = mapped_column(String(250))  # None: every monitor
+    channels: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"names": [...]}
+    description: Mapped[str] = mapped_column(Text, default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class AlertRow(Base):
+    """One alert instance of a rule for one monitor: pending, firing, then resolved."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_rule_monitor_state", "rule_id", "monitor", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule_id: Mapped[str] = mapped_column(ForeignKey("alert_rules.id", ondelete="CASCADE"))
+    monitor: Mapped[str] = mapped_column(String(250))
+    state: Mapped[str] = mapped_column(String(16))  # pending | firing | resolved
+    value: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text, default="")
+    pending_since: Mapped[datetime]
+    fired_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    evaluated_at: Mapped[datetime]
+
+
+class NotificationRow(Base):
+    """A message to a channel about an alert; kept until sent or given up, never dropped."""
+
+    __tablename__ = "alert_notifications"
+    __table_args__ = (Index("ix_alert_notifications_status_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    channel_id: Mapped[str] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(16))  # firing | resolved
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
