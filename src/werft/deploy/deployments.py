@@ -22,7 +22,7 @@ REPLICA_TIMEOUT = timedelta(seconds=30)
 MAX_LABEL_LENGTH = 1000
 
 
-def _deployment_row(session: Session, name: str) -> DeploymentRow:
+def deployment_row(session: Session, name: str) -> DeploymentRow:
     row = session.scalars(select(DeploymentRow).where(DeploymentRow.name == name)).one_or_none()
     if row is None:
         raise NotFoundError(f"deployment {name!r} not found; `werft deployments list` shows them")
@@ -128,7 +128,7 @@ class DeploymentService:
 
     def get(self, name: str) -> Deployment:
         with self._db.session(write=False) as session:
-            return self._entity(session, _deployment_row(session, name))
+            return self._entity(session, deployment_row(session, name))
 
     def list_deployments(self) -> list[Deployment]:
         with self._db.session(write=False) as session:
@@ -140,7 +140,7 @@ class DeploymentService:
     def record_segment(self, deployment: str, segment: Mapping[str, Any]) -> None:
         """Record a shipped segment (idempotent per segment id)."""
         with self._db.session() as session:
-            row = _deployment_row(session, deployment)
+            row = deployment_row(session, deployment)
             if session.get(PredictionSegmentRow, segment["segment_id"]) is not None:
                 return
             session.add(
@@ -170,7 +170,7 @@ class DeploymentService:
     ) -> list[Segment]:
         """Segments overlapping a time window, or whose id range contains a request id."""
         with self._db.session(write=False) as session:
-            row = _deployment_row(session, deployment)
+            row = deployment_row(session, deployment)
             stmt = select(PredictionSegmentRow).where(PredictionSegmentRow.deployment_id == row.id)
             if start_ms is not None:
                 stmt = stmt.where(PredictionSegmentRow.end_ms >= start_ms)
@@ -209,7 +209,7 @@ class DeploymentService:
                 )
         now = self._clock()
         with self._db.session() as session:
-            row = _deployment_row(session, deployment)
+            row = deployment_row(session, deployment)
             for request_id, label in labels:
                 session.merge(
                     FeedbackRow(
@@ -221,7 +221,7 @@ class DeploymentService:
     def feedback(self, deployment: str, request_ids: Sequence[str]) -> dict[str, str]:
         """Labels stored for the given request ids."""
         with self._db.session(write=False) as session:
-            row = _deployment_row(session, deployment)
+            row = deployment_row(session, deployment)
             return dict(
                 session.execute(
                     select(FeedbackRow.request_id, FeedbackRow.label).where(
