@@ -148,3 +148,7 @@ def test_several_workers_add_up_their_metrics_and_logs(tmp_path: Path) -> None:
     server.send_signal(signal.SIGTERM)
     server.wait(30)
     assert set(ids) <= _logged_ids(tmp_path)
+    # Each worker is a replica of its own and sends its own counts: they add up.
+    backend = werft.sdk.fluent._backend()  # type: ignore[attr-defined]
+    window = backend.serving_window("churn", 0, time.time_ns() // 1_000_000 + 1)
+    assert window.requests == 200 and 1 <= window.replicas <= 2

@@ -47,6 +47,7 @@ class Served:
     process: ServingProcess
     backend: LocalBackend
     register: Callable[[float], int]
+    stop: Callable[[], None]  # shut down as uvicorn does on SIGTERM, final heartbeat included
 
 
 @pytest.fixture
@@ -115,7 +116,13 @@ def serve_model(services: Services, settings: Settings) -> Iterator[Callable[...
             assert thread.is_alive() and time.monotonic() < deadline, "serve did not start"
             time.sleep(0.01)
         servers.append((server, thread))
-        return Served(f"http://127.0.0.1:{port}", process, backend, register)
+
+        def stop() -> None:
+            server.should_exit = True
+            thread.join(20)
+            assert not thread.is_alive(), "serve did not stop"
+
+        return Served(f"http://127.0.0.1:{port}", process, backend, register, stop)
 
     yield start
     for server, thread in servers:

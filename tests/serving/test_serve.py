@@ -93,6 +93,36 @@ def test_health_readiness_metrics_and_deployment_record(
     assert [r.alive for r in deployment.replicas] == [True]
 
 
+def test_request_counts_reach_the_store_with_the_heartbeat(
+    serve_model: Callable[..., Served], client: httpx.Client
+) -> None:
+    served = serve_model()
+    good = {"tenure": 5, "plan": "pro", "monthly_fee": 3.0, "tickets": 1}
+    for seed in range(6):
+        ok = client.post(served.url + "/predict", json={"rows": _rows(2, seed=seed)})
+        assert ok.status_code == 200
+    invalid = [
+        [good | {"plan": "platinum"}],
+        [{k: v for k, v in good.items() if k != "tenure"}, good | {"plan": "platinum"}],
+        [good | {"tenure": "five"}, good | {"tenure": "six"}],  # one field, counted once
+    ]
+    for rows in invalid:
+        assert client.post(served.url + "/predict", json={"rows": rows}).status_code == 422
+    broken = client.post(
+        served.url + "/predict", content=b"{nope", headers={"content-type": "application/json"}
+    )
+    assert broken.status_code == 400  # rejected, but names no field
+
+    served.stop()  # the last heartbeat sends whatever the periodic ones have not
+
+    window = served.backend.serving_window("churn", 0, time.time_ns() // 1_000_000 + 1)
+    assert (window.requests, window.errors, window.rejected) == (10, 0, 4)
+    assert window.rejected_fields == {"plan": 2, "tenure": 2}
+    assert window.replicas == 1 and window.error_rate == 0.0
+    assert window.latency_p50 is not None and window.latency_p99 is not None
+    assert 0 < window.latency_p50 <= window.latency_p99 <= 5.0
+
+
 def test_feedback_stores_known_ids_and_reports_unknown(
     serve_model: Callable[..., Served], client: httpx.Client
 ) -> None:

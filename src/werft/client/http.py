@@ -20,7 +20,7 @@ import httpx
 import orjson
 
 from werft import __version__
-from werft.deploy.entities import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
 from werft.registry.entities import (
     AliasEvent,
@@ -375,9 +375,23 @@ class WerftClient:
         data = self._json("POST", f"/deployments/{_q(deployment)}/replicas", fields)
         return Deployment.model_validate(data)
 
-    def heartbeat(self, replica_id: str, *, status: str, serving: Mapping[str, Any]) -> None:
-        body = {"status": status, "serving": dict(serving)}
+    def heartbeat(
+        self,
+        replica_id: str,
+        *,
+        status: str,
+        serving: Mapping[str, Any],
+        stats: ServingStats | None = None,
+    ) -> None:
+        body: dict[str, Any] = {"status": status, "serving": dict(serving)}
+        if stats is not None:
+            body["stats"] = stats.model_dump(mode="json")
         self._json("PUT", f"/replicas/{_q(replica_id)}/heartbeat", body)
+
+    def serving_window(self, deployment: str, start_ms: int, end_ms: int) -> ServingWindow:
+        params = {"start_ms": start_ms, "end_ms": end_ms}
+        data = self._json("GET", f"/deployments/{_q(deployment)}/stats", params=params)
+        return ServingWindow.model_validate(data)
 
     def list_deployments(self) -> list[Deployment]:
         return [Deployment.model_validate(d) for d in self._json("GET", "/deployments")]

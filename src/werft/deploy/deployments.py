@@ -10,11 +10,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from werft.deploy.entities import Deployment, Replica, Segment
+from werft.deploy.entities import (
+    Deployment,
+    LatencyHistogram,
+    Replica,
+    Segment,
+    ServingStats,
+    ServingWindow,
+)
+from werft.deploy.serving_stats import summarize
 from werft.errors import InvalidInputError, NotFoundError
 from werft.registry.uris import check_model_name
 from werft.store.db import Database
-from werft.store.models import DeploymentRow, FeedbackRow, PredictionSegmentRow, ReplicaRow
+from werft.store.models import (
+    DeploymentRow,
+    FeedbackRow,
+    PredictionSegmentRow,
+    ReplicaRow,
+    ServingStatsRow,
+)
 from werft.tracking._rows import Clock, aware, utcnow
 
 # A replica that missed this many seconds of heartbeats counts as gone.
@@ -118,13 +132,61 @@ class DeploymentService:
             session.flush()
             return self._entity(session, row)
 
-    def heartbeat(self, replica_id: str, *, status: str, serving: Mapping[str, Any]) -> None:
-        """A replica says it is alive, ready or not, and which versions it serves."""
+    def heartbeat(
+        self,
+        replica_id: str,
+        *,
+        status: str,
+        serving: Mapping[str, Any],
+        stats: ServingStats | None = None,
+    ) -> None:
+        """A replica says it is alive, ready or not, which versions it serves, what it answered.
+
+        ``stats`` are the replica's requests since its last successful
+        heartbeat.  A replica whose heartbeat failed sends the same interval
+        again, grown by the time since: an interval with the start of one
+        already stored replaces it, so a heartbeat that was stored but whose
+        answer got lost counts once.
+        """
         with self._db.session() as session:
             row = session.get(ReplicaRow, replica_id)
             if row is None:
                 raise NotFoundError(f"replica {replica_id!r} is not registered")
             row.status, row.serving, row.heartbeat_at = status, dict(serving), self._clock()
+            if stats is not None:
+                _store_stats(session, row, stats)
+
+    def serving_window(self, deployment: str, start_ms: int, end_ms: int) -> ServingWindow:
+        """Requests, errors, rejections and latency of every replica over a window.
+
+        Sums every stats interval that overlaps ``[start_ms, end_ms)``; see
+        :class:`~werft.deploy.entities.ServingWindow`.
+        """
+        if end_ms <= start_ms:
+            raise InvalidInputError(f"the window ends ({end_ms}) before it starts ({start_ms})")
+        with self._db.session(write=False) as session:
+            row = deployment_row(session, deployment)
+            rows = session.scalars(
+                select(ServingStatsRow).where(
+                    ServingStatsRow.deployment_id == row.id,
+                    ServingStatsRow.end_ms > start_ms,
+                    ServingStatsRow.start_ms < end_ms,
+                )
+            ).all()
+            intervals = [
+                ServingStats(
+                    start_ms=r.start_ms,
+                    end_ms=r.end_ms,
+                    requests=r.requests,
+                    errors=r.errors,
+                    rejected=r.rejected,
+                    latency=LatencyHistogram.model_validate(r.latency),
+                    rejected_fields=r.rejected_fields,
+                )
+                for r in rows
+            ]
+            replicas = len({r.replica_id for r in rows})
+        return summarize(intervals, start_ms, end_ms, replicas=replicas)
 
     def get(self, name: str) -> Deployment:
         with self._db.session(write=False) as session:
@@ -230,3 +292,35 @@ class DeploymentService:
                     )
                 ).all()
             )
+
+
+def _store_stats(session: Session, replica: ReplicaRow, stats: ServingStats) -> None:
+    values = {
+        "end_ms": stats.end_ms,
+        "requests": stats.requests,
+        "errors": stats.errors,
+        "rejected": stats.rejected,
+        "latency": stats.latency.model_dump(mode="json"),
+        "rejected_fields": dict(stats.rejected_fields),
+    }
+    # The deployment-and-end index finds a resent interval among the recent rows.
+    existing = session.scalars(
+        select(ServingStatsRow).where(
+            ServingStatsRow.deployment_id == replica.deployment_id,
+            ServingStatsRow.end_ms > stats.start_ms,
+            ServingStatsRow.replica_id == replica.id,
+            ServingStatsRow.start_ms == stats.start_ms,
+        )
+    ).first()
+    if existing is None:
+        session.add(
+            ServingStatsRow(
+                deployment_id=replica.deployment_id,
+                replica_id=replica.id,
+                start_ms=stats.start_ms,
+                **values,
+            )
+        )
+        return
+    for key, value in values.items():
+        setattr(existing, key, value)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from werft.config import Settings
-from werft.deploy.entities import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -202,8 +202,18 @@ class LocalBackend:
     def register_replica(self, deployment: str, **fields: Any) -> Deployment:
         return self.services.deployments.register_replica(deployment, **fields)
 
-    def heartbeat(self, replica_id: str, *, status: str, serving: Mapping[str, Any]) -> None:
-        self.services.deployments.heartbeat(replica_id, status=status, serving=serving)
+    def heartbeat(
+        self,
+        replica_id: str,
+        *,
+        status: str,
+        serving: Mapping[str, Any],
+        stats: ServingStats | None = None,
+    ) -> None:
+        self.services.deployments.heartbeat(replica_id, status=status, serving=serving, stats=stats)
+
+    def serving_window(self, deployment: str, start_ms: int, end_ms: int) -> ServingWindow:
+        return self.services.deployments.serving_window(deployment, start_ms, end_ms)
 
     def list_deployments(self) -> list[Deployment]:
         return self.services.deployments.list_deployments()

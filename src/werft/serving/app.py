@@ -84,17 +84,21 @@ class ServingApp:
             return _error(exc)
         started = time.perf_counter()
         metrics = route.metrics
+        fields: set[str] = set()
         try:
             response = await self._predict(route, request)
         except RequestInvalid as exc:
             for error in exc.errors:
                 metrics.validation_failures.labels(route.name, error.field or "request").inc()
+            fields = {error.field or "request" for error in exc.errors}
             errors = [e.model_dump() for e in exc.errors]
             response = problem(422, "Invalid input", exc.message, "invalid_input", errors=errors)
         except WerftError as exc:
             response = _error(exc)
+        elapsed = time.perf_counter() - started
         metrics.requests.labels(route.name, str(response.status_code)).inc()
-        metrics.latency.labels(route.name).observe(time.perf_counter() - started)
+        metrics.latency.labels(route.name).observe(elapsed)
+        route.stats.record(response.status_code, elapsed, fields)
         return response
 
     async def _predict(self, route: ModelRoute, request: Request) -> Response:

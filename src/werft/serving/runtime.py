@@ -25,6 +25,7 @@ from werft.sdk.models import load_from
 from werft.serving.batcher import MicroBatcher
 from werft.serving.metrics import ServingMetrics
 from werft.serving.predlog import PredictionBatch, PredictionLog
+from werft.serving.stats import RequestStats
 from werft.serving.validation import RequestValidator, UnseenPolicy, ValidatedRows
 
 log = logging.getLogger("werft.serving")
@@ -110,6 +111,7 @@ class ModelRoute:
         self.deployment = deployment or name
         self._backend, self._cache = backend, cache
         self.metrics = metrics
+        self.stats = RequestStats()  # drained by the heartbeat into the metadata store
         self.predlog = predlog
         self.options = options
         self.canary, self.shadow = canary, shadow

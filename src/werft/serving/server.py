@@ -175,15 +175,23 @@ class ServingProcess:
             self._heartbeat()
 
     def _heartbeat(self, status: str | None = None) -> None:
+        """Each route's replica reports its state and its requests since the last beat."""
         for name, route in self.routes.items():
+            stats = route.stats.drain()
+            sent = False
             try:
                 self.backend.heartbeat(
                     self._replica_ids[name],
                     status=status or ("ready" if route.ready else "loading"),
                     serving={route.name: route.versions()},
+                    stats=stats,
                 )
+                sent = True
             except WerftError as exc:
                 log.warning("heartbeat failed: %s", exc)
+            finally:
+                if not sent and stats is not None:
+                    route.stats.restore(stats)  # the next heartbeat sends them
 
     def _set_reference(self, route: ModelRoute) -> None:
         """Histograms in log segments use the bins of the model's training data."""

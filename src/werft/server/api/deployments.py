@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from werft.deploy.entities import Deployment, Segment
+from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.server.deps import ServicesDep
 
 router = APIRouter(tags=["deployments"])
@@ -29,6 +29,7 @@ class ReplicaRegister(_Body):
 class Heartbeat(_Body):
     status: str
     serving: dict[str, Any] = Field(default_factory=dict)
+    stats: ServingStats | None = None
 
 
 class SegmentIn(_Body):
@@ -65,8 +66,16 @@ def register_replica(services: ServicesDep, name: str, body: ReplicaRegister) ->
 
 @router.put("/replicas/{replica_id}/heartbeat", status_code=status.HTTP_204_NO_CONTENT)
 def heartbeat(services: ServicesDep, replica_id: str, body: Heartbeat) -> Response:
-    services.deployments.heartbeat(replica_id, status=body.status, serving=body.serving)
+    services.deployments.heartbeat(
+        replica_id, status=body.status, serving=body.serving, stats=body.stats
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/deployments/{name}/stats")
+def serving_window(services: ServicesDep, name: str, start_ms: int, end_ms: int) -> ServingWindow:
+    """Requests, errors, rejections and latency percentiles of every replica over a window."""
+    return services.deployments.serving_window(name, start_ms, end_ms)
 
 
 @router.post("/deployments/{name}/segments", status_code=status.HTTP_204_NO_CONTENT)
