@@ -111,3 +111,12 @@ def test_tampered_blob_fails_before_deserialisation(
     blob.write_bytes(bytes(data))
     with pytest.raises(IntegrityError):
         werft.load_model("models:/tampered/1")
+
+
+def test_registered_version_keeps_metrics_logged_just_before(sdk: Backend) -> None:
+    frame, label = _data()
+    with werft.start_run(project="churn"):
+        werft.log_metric("accuracy", 0.87)  # buffered, not yet sent
+        info = werft.log_model(_pipeline().fit(frame, label), input_example=frame, register="m")
+    assert info.version is not None
+    assert info.version.metrics == {"accuracy": 0.87}

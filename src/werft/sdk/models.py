@@ -108,6 +108,9 @@ def log_model(
         }
     version = None
     if register is not None:
+        # The version snapshots the run's metrics: send the buffered ones first,
+        # or a metric logged just before log_model would be missing from it.
+        run.flush()
         version = backend.create_model_version(
             register,
             project=run.project,
