@@ -12,6 +12,8 @@ The tracking API works with no server (local mode, straight into
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from werft.sdk.fluent import (
     ActiveRun,
     active_run,
@@ -39,6 +41,9 @@ from werft.sdk.fluent import (
 )
 from werft.sdk.models import ModelInfo, load_model, log_model
 
+if TYPE_CHECKING:
+    from werft.monitoring.drift import drift
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -49,6 +54,7 @@ __all__ = [
     "configure",
     "delete_alias",
     "download_artifact",
+    "drift",
     "end_run",
     "get_dataset_version",
     "get_metric_history",
@@ -70,3 +76,14 @@ __all__ = [
     "set_tags",
     "start_run",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # werft.drift needs pandas and pyarrow (~0.3 s): imported on first use, so that
+    # `import werft` stays light (docs/decisions/0001).
+    if name == "drift":
+        from werft.monitoring.drift import drift
+
+        globals()["drift"] = drift
+        return drift
+    raise AttributeError(f"module 'werft' has no attribute {name!r}")

@@ -181,6 +181,7 @@ def test_public_surface_is_guarded() -> None:
             "configure",
             "delete_alias",
             "download_artifact",
+            "drift",
             "end_run",
             "get_dataset_version",
             "get_metric_history",
