@@ -231,6 +231,7 @@ def test_columns_that_cannot_be_compared_are_skipped_with_a_reason() -> None:
         ({"thresholds": {"x": 5.0}}, "p-value threshold for ks"),
         ({"thresholds": {"x": -1}}, "must be a positive number"),
         ({"categorical": ["y"]}, "categorical names 'y'"),
+        ({"categorical": "c"}, "categorical must be a list of feature names, not the string 'c'"),
         ({"share_threshold": 0.0}, "share_threshold 0.0 must be in (0, 1]"),
     ],
 )
@@ -321,3 +322,28 @@ def test_histogram_path_handles_categories_and_refuses_other_bins() -> None:
         "w": "only in the reference",
         "x": "only in the current data",
     }
+
+
+def test_reference_histograms_of_a_profile_with_gaps() -> None:
+    ref = pd.DataFrame(
+        {
+            "x": [1.0, 2.0, np.nan, 4.0],
+            "none": [np.nan] * 4,
+            "when": pd.date_range("2024-01-01", periods=4),
+            "flag": [True, False, None, True],
+        }
+    )
+    profile = profile_frame(ref)
+    reference = reference_histograms(profile.model_dump(mode="json"))
+    assert set(reference) == {"x", "none", "flag"}  # dates have no bins
+    assert reference["none"].counts == [0] and reference["none"].nulls == 4
+    assert reference["flag"].categories == ["True", "False"] and reference["flag"].counts == [
+        2,
+        1,
+        0,
+    ]
+    report = drift_from_histograms(reference, histograms(ref, reference_spec(profile)))
+    assert report.skipped == {"none": "no values in the reference data (4 missing)"}
+    assert report.drifted == []
+    with pytest.raises(InvalidInputError, match="not a dataset profile"):
+        reference_histograms({"columns": "nope"})

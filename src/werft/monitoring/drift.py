@@ -43,14 +43,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
+from pydantic import BaseModel, ConfigDict, computed_field
 
 from werft.errors import InvalidInputError
 from werft.monitoring import compare, samples
 from werft.monitoring.compare import Outcome
-from werft.monitoring.histograms import FeatureHistogram, FeatureSpec, reference_spec
+from werft.monitoring.histograms import FeatureHistogram
+from werft.monitoring.reference import reference_histograms
 from werft.monitoring.samples import TableLike
-from werft.tracking.datasets import ColumnProfile, DatasetProfile
+
+__all__ = [
+    "DEFAULT_THRESHOLDS",
+    "METHODS",
+    "SMALL_SAMPLE",
+    "DriftReport",
+    "FeatureDrift",
+    "Method",
+    "drift",
+    "drift_from_histograms",
+    "reference_histograms",
+]
 
 Method = Literal["ks", "psi", "wasserstein", "chi2", "jensenshannon"]
 METHODS: tuple[Method, ...] = get_args(Method)
@@ -260,63 +272,6 @@ def drift_from_histograms(
     return _report(features, skipped, share_threshold, ref_rows, cur_rows)
 
 
-def reference_histograms(
-    profile: DatasetProfile | Mapping[str, Any],
-) -> dict[str, FeatureHistogram]:
-    """The reference histograms of a dataset version, from its profile.
-
-    Numeric columns get the profile's decile ``bin_counts`` on its
-    ``bin_edges`` (the outer buckets empty: the edges span the data);
-    categorical columns the counts of the top values and an other bucket of
-    the rest. Nulls are the profile's ``null_count``. The spec of each is
-    :func:`~werft.monitoring.histograms.reference_spec`'s, so prediction-log
-    histograms counted on it compare directly. (A profile counts infinite
-    values into its outer bins; they stay there.)
-
-    Raises:
-        InvalidInputError: ``profile`` is not a dataset profile.
-    """
-    try:
-        parsed = DatasetProfile.model_validate(profile)
-    except ValidationError:
-        reference_spec(profile)  # raises the InvalidInputError that says what is wrong
-        raise
-    specs = reference_spec(parsed)
-    result: dict[str, FeatureHistogram] = {}
-    for column in parsed.columns:
-        spec = specs.get(column.name)
-        if spec is not None:
-            result[column.name] = _profile_histogram(column, spec)
-    return result
-
-
-def _profile_histogram(column: ColumnProfile, spec: FeatureSpec) -> FeatureHistogram:
-    total = column.count + column.null_count
-    common: dict[str, Any] = {"name": column.name, "kind": spec.kind, "nulls": column.null_count}
-    if column.categorical is not None:
-        top = column.categorical.top
-        counts = [count for _, count in top] + [column.categorical.other_count]
-        return FeatureHistogram(
-            **common, edges=None, categories=spec.categories, counts=counts, total=total
-        )
-    numeric = column.numeric
-    assert numeric is not None  # reference_spec gave a spec only to numeric and categorical
-    counts = [0, *numeric.bin_counts, 0] if numeric.bin_edges else [column.count]
-    stats: dict[str, Any] = {"finite": column.count}
-    if numeric.mean is not None and column.count:
-        std = numeric.std or 0.0
-        # Back from mean and sample std to running sums: sum_sq = (n - 1) s² + n mean².
-        stats |= {
-            "sum": numeric.mean * column.count,
-            "sum_sq": (column.count - 1) * std * std + column.count * numeric.mean**2,
-            "min": numeric.min,
-            "max": numeric.max,
-        }
-    return FeatureHistogram(
-        **common, edges=spec.edges, categories=None, counts=counts, total=total, **stats
-    )
-
-
 def _decide(
     name: str,
     outcome: Outcome,
@@ -408,6 +363,10 @@ def _select(
 def _check_names(
     option: str, given: Sequence[str] | Mapping[str, Any], selected: list[str]
 ) -> None:
+    if isinstance(given, str):
+        raise InvalidInputError(
+            f"{option} must be a list of feature names, not the string {given!r}"
+        )
     known = set(selected)
     for name in given:
         if name not in known:
