@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from werft import __version__
-from werft.cli import context, models, projects, quickstart, runs, serve, system
+from werft.cli import context, drift, models, projects, quickstart, runs, serve, system
 
 app = typer.Typer(
     name="werft",
@@ -55,6 +55,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(system.db_app, name="db")
 app.command("config")(system.config)
 app.command("gc")(system.gc)
+app.command("drift")(drift.drift)
 
 
 def main() -> None:
