@@ -347,3 +347,11 @@ def test_reference_histograms_of_a_profile_with_gaps() -> None:
     assert report.drifted == []
     with pytest.raises(InvalidInputError, match="not a dataset profile"):
         reference_histograms({"columns": "nope"})
+
+
+def test_numbers_near_the_float_limit_still_compare() -> None:
+    rng = np.random.default_rng(19)
+    ref = pd.DataFrame({"huge": rng.normal(0, 1e300, 20_000)})
+    cur = pd.DataFrame({"huge": rng.normal(1e300, 1e300, 20_000)})
+    feature = drift(ref, cur).features["huge"]
+    assert feature.drifted and feature.statistic == pytest.approx(1.0, abs=0.05)

@@ -175,7 +175,7 @@ def _numeric(name: str, reference: Numbers, current: Numbers) -> Outcome | str:
         distinct = np.union1d(_distinct_sorted(ref_sorted), _distinct_sorted(cur_sorted))
         few = distinct.size <= FEW_VALUES
         ref_steps, cur_steps = Steps.points(ref_sorted), Steps.points(cur_sorted)
-        scale = float(np.std(ref))
+        scale = _std(ref)
     buckets = (
         np.asarray(ref_hist.counts, dtype=np.float64),
         np.asarray(cur_hist.counts, dtype=np.float64),
@@ -255,6 +255,16 @@ def _sorted_histogram(
         min=float(values[0]),
         max=float(values[-1]),
     )
+
+
+def _std(values: FloatArray) -> float:
+    """Standard deviation (``ddof=0``), also of values so large that their squares overflow."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = float(np.std(values))
+        if math.isfinite(std):
+            return std
+        largest = float(np.abs(values).max())
+        return float(np.std(values / largest)) * largest
 
 
 def _distinct_sorted(values: FloatArray) -> FloatArray:

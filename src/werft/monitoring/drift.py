@@ -34,8 +34,8 @@ as if those were exact, which raises false alarms far above 5% when both
 samples are of similar size); with two categories it is the same as
 Evidently's z-test. Large numeric samples are counted on a fine grid instead
 of sorted (see :mod:`werft.monitoring.grid`; the Wasserstein distance is
-within 0.0024 of the exact one). The KS test always sorts: its p-value is
-exact.
+within 0.0024 of the exact one). The KS test always sorts, so its D is exact
+at any size (the p-value is SciPy's: exact up to 10,000 values, asymptotic above).
 """
 
 from __future__ import annotations
