@@ -200,7 +200,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("monitor_results", schema=None) as batch_op:
         batch_op.drop_index("ix_monitor_results_monitor_end")
