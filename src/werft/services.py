@@ -8,6 +8,9 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.deployments import DeploymentService
+from werft.monitoring.alerts import AlertService
+from werft.monitoring.kpis import KpiService
+from werft.monitoring.monitors import MonitorService
 from werft.registry.service import ModelRegistry
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
@@ -32,6 +35,9 @@ class Services:
     gc: GarbageCollector
     registry: ModelRegistry
     deployments: DeploymentService
+    kpis: KpiService
+    monitors: MonitorService
+    alerts: AlertService
 
     def close(self) -> None:
         """Release database connections."""
@@ -62,16 +68,35 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         storage_options=storage_options(settings),
         spool_dir=settings.home / "tmp",
     )
+    registry = ModelRegistry(db, clock=clock)
+    deployments = DeploymentService(db, clock=clock)
+    datasets = DatasetService(db, store, clock=clock)
+    kpis = KpiService(db, clock=clock)
+    monitors = MonitorService(
+        db,
+        store,
+        deployments=deployments,
+        registry=registry,
+        datasets=datasets,
+        kpis=kpis,
+        cache_dir=settings.home / "cache" / "segments",
+        clock=clock,
+    )
+    alerts = AlertService(db, clock=clock)
+    monitors.add_listener(alerts)
     return Services(
         db=db,
         store=store,
         projects=ProjectService(db, clock=clock),
         runs=RunService(db, clock=clock),
         artifacts=ArtifactService(db, store, clock=clock),
-        datasets=DatasetService(db, store, clock=clock),
+        datasets=datasets,
         gc=GarbageCollector(
             db, store, retention=timedelta(days=settings.delete_retention_days), clock=clock
         ),
-        registry=ModelRegistry(db, clock=clock),
-        deployments=DeploymentService(db, clock=clock),
+        registry=registry,
+        deployments=deployments,
+        kpis=kpis,
+        monitors=monitors,
+        alerts=alerts,
     )

@@ -192,6 +192,7 @@ def test_public_surface_is_guarded() -> None:
             "log_artifact",
             "log_artifacts",
             "log_dataset",
+            "log_kpi",
             "log_metric",
             "log_metrics",
             "log_model",

@@ -8,7 +8,18 @@ from typing import Annotated
 import typer
 
 from werft import __version__
-from werft.cli import context, drift, models, projects, quickstart, runs, serve, system
+from werft.cli import (
+    alerts,
+    context,
+    drift,
+    models,
+    monitor,
+    projects,
+    quickstart,
+    runs,
+    serve,
+    system,
+)
 
 app = typer.Typer(
     name="werft",
@@ -56,6 +67,10 @@ app.add_typer(system.db_app, name="db")
 app.command("config")(system.config)
 app.command("gc")(system.gc)
 app.command("drift")(drift.drift)
+app.add_typer(monitor.app, name="monitor")
+app.add_typer(monitor.kpi_app, name="kpi")
+app.add_typer(alerts.app, name="alerts")
+app.command("worker")(system.worker)
 
 
 def main() -> None:

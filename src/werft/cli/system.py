@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import sys
 from datetime import timedelta
@@ -30,6 +31,7 @@ def is_loopback(host: str) -> bool:
 @handle_errors
 def server(
     ctx: typer.Context,
+    *,
     host: Annotated[str | None, typer.Option(help="Address to bind [default: 127.0.0.1].")] = None,
     port: Annotated[int | None, typer.Option(help="Port [default: 8080].")] = None,
     insecure: Annotated[
@@ -37,8 +39,23 @@ def server(
         typer.Option("--insecure", help="Allow a non-loopback address although auth is off."),
     ] = False,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    no_worker: Annotated[
+        bool,
+        typer.Option(
+            "--no-worker",
+            help="Do not run monitors and alert notifications in this process "
+            "(run `werft worker` elsewhere).",
+        ),
+    ] = False,
+    worker_interval: Annotated[
+        float, typer.Option(help="Seconds between the worker's passes.", min=0.1)
+    ] = 10.0,
 ) -> None:
-    """Run the werft server: REST API under /api/v1, OpenAPI at /api/v1/docs."""
+    """Run the werft server: REST API under /api/v1, OpenAPI at /api/v1/docs.
+
+    The worker runs inside it by default: scheduled monitors, alert rules and
+    notification delivery.
+    """
     import uvicorn
 
     from werft.server.app import create_app
@@ -67,12 +84,49 @@ def server(
         file=sys.stderr,
     )
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, worker_interval=None if no_worker else worker_interval),
         host=settings.server_host,
         port=settings.server_port,
         log_level=log_level,
         timeout_keep_alive=30,
     )
+
+
+@handle_errors
+def worker(
+    ctx: typer.Context,
+    interval: Annotated[float, typer.Option(help="Seconds between passes.", min=0.1)] = 10.0,
+    once: Annotated[bool, typer.Option("--once", help="Do one pass and exit.")] = False,
+) -> None:
+    """Run the worker on its own: due monitors, alert rules, notification delivery.
+
+    `werft server` runs one inside unless started with --no-worker; run this
+    on another machine or beside a server started that way. Several workers
+    can share one database: each monitor run and notification is claimed once.
+    """
+    from werft.services import build_services
+    from werft.worker import Worker
+
+    settings = context.get(ctx).loaded.settings
+    if settings.url:
+        raise InvalidInputError(
+            "the worker needs the database itself; unset WERFT_URL and point "
+            "WERFT_DATABASE_URL and WERFT_ARTIFACTS_URL at the server's stores"
+        )
+    services = build_services(settings)
+    try:
+        runner = Worker(services, interval=interval)
+        if once:
+            counts = runner.tick()
+            print(
+                f"ran {counts['monitors']} monitors, sent {counts['notifications']} notifications"
+            )
+            return
+        print(f"werft worker: a pass every {interval:g} s (Ctrl-C stops)", file=sys.stderr)
+        with contextlib.suppress(KeyboardInterrupt):
+            runner.run_forever()
+    finally:
+        services.close()
 
 
 @db_app.command("upgrade")

@@ -7,12 +7,21 @@ the test suite runs the same tests against both.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.monitoring.alert_entities import (
+    Alert,
+    AlertRule,
+    Channel,
+    ChannelTest,
+    DeliveryReport,
+    Notification,
+)
+from werft.monitoring.entities import Kpi, Monitor, MonitorResult
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -136,6 +145,83 @@ class Backend(Protocol):
     ) -> list[Segment]: ...
     def store_feedback(self, deployment: str, labels: Sequence[tuple[str, str]]) -> int: ...
     def get_feedback(self, deployment: str, request_ids: Sequence[str]) -> dict[str, str]: ...
+
+    def create_monitor(
+        self,
+        name: str,
+        *,
+        deployment: str,
+        window_seconds: int,
+        schedule: str,
+        config: Mapping[str, Any] | None = None,
+    ) -> Monitor: ...
+    def get_monitor(self, name: str) -> Monitor: ...
+    def list_monitors(self, *, deployment: str | None = None) -> list[Monitor]: ...
+    def update_monitor(
+        self,
+        name: str,
+        *,
+        enabled: bool | None = None,
+        schedule: str | None = None,
+        window_seconds: int | None = None,
+    ) -> Monitor: ...
+    def delete_monitor(self, name: str) -> None: ...
+    def run_monitor(self, name: str, *, end: datetime | None = None) -> MonitorResult: ...
+    def monitor_history(
+        self,
+        name: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 500,
+    ) -> list[MonitorResult]: ...
+    def monitor_report(self, name: str, *, last_seconds: int = 7 * 86400) -> dict[str, Any]: ...
+    def log_kpi(
+        self, deployment: str, name: str, value: float, time: datetime | None = None
+    ) -> Kpi: ...
+    def list_kpis(
+        self,
+        deployment: str,
+        *,
+        name: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> list[Kpi]: ...
+
+    def create_alert_channel(self, name: str, kind: str, config: Mapping[str, Any]) -> Channel: ...
+    def list_alert_channels(self) -> list[Channel]: ...
+    def get_alert_channel(self, name: str) -> Channel: ...
+    def delete_alert_channel(self, name: str) -> None: ...
+    def test_alert_channel(self, name: str) -> ChannelTest: ...
+    def create_alert_rule(
+        self,
+        name: str,
+        *,
+        condition: str,
+        for_seconds: int = 0,
+        severity: str = "warning",
+        monitor: str | None = None,
+        channels: Sequence[str] = (),
+        description: str = "",
+    ) -> AlertRule: ...
+    def list_alert_rules(self) -> list[AlertRule]: ...
+    def get_alert_rule(self, name: str) -> AlertRule: ...
+    def delete_alert_rule(self, name: str) -> None: ...
+    def set_alert_rule_enabled(self, name: str, enabled: bool) -> AlertRule: ...
+    def list_alerts(
+        self,
+        *,
+        state: str | None = None,
+        rule: str | None = None,
+        monitor: str | None = None,
+        limit: int = 1000,
+    ) -> list[Alert]: ...
+    def list_alert_notifications(
+        self, *, status: str | None = None, limit: int = 1000
+    ) -> list[Notification]: ...
+    def retry_alert_notification(self, notification_id: int) -> Notification: ...
+    def deliver_alert_notifications(self, *, limit: int = 100) -> DeliveryReport: ...
+    def export_prometheus_rules(self, *, window: str = "5m") -> str: ...
 
     def gc(self, older_than: timedelta | None = None) -> GcReport: ...
     def close(self) -> None: ...

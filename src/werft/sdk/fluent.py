@@ -20,9 +20,12 @@ from typing import TYPE_CHECKING, Any
 from werft.errors import ConflictError, InvalidInputError, WerftError
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import pandas as pd
 
     from werft.config import Settings
+    from werft.monitoring.entities import Kpi
     from werft.registry.entities import ModelVersion
     from werft.sdk.backend import Backend
     from werft.sdk.buffer import MetricBuffer
@@ -414,6 +417,21 @@ def get_model_version(
         return _backend().get_alias(name, alias)
     assert version is not None
     return _backend().get_model_version(name, version)
+
+
+def log_kpi(deployment: str, name: str, value: float, time: datetime | None = None) -> Kpi:
+    """Record a business KPI of a deployment's use case (e.g. ``retained_customers``).
+
+    KPIs sit beside the ML metrics in monitor results (``kpi.<name>`` and
+    ``kpi.<name>.mean`` over the window) and alert rules can use them.
+
+    Args:
+        deployment: The deployment whose use case the KPI measures.
+        name: Letters, digits, ``_ - .``.
+        value: A finite number.
+        time: When the value was measured; default now (naive times are UTC).
+    """
+    return _backend().log_kpi(deployment, name, value, time)
 
 
 def _end_all_at_exit() -> None:

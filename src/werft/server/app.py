@@ -9,15 +9,37 @@ from fastapi import APIRouter, FastAPI
 
 from werft import __version__
 from werft.config import Settings
-from werft.server import problems
-from werft.server.api import artifacts, deployments, projects, registry, runs, system
+from werft.server import metrics, problems
+from werft.server.api import (
+    alerts,
+    artifacts,
+    deployments,
+    monitors,
+    projects,
+    registry,
+    runs,
+    system,
+)
 from werft.services import Services, build_services
+from werft.worker import Worker
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """Build the app; the services are built in the lifespan unless given."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    services: Services | None = None,
+    worker_interval: float | None = None,
+) -> FastAPI:
+    """Build the app; the services are built in the lifespan unless given.
+
+    Args:
+        settings: Where the stores are (needed unless ``services`` is given).
+        services: Prebuilt services (tests); the app then does not close them.
+        worker_interval: Run the worker (monitors, alert notifications) in
+            this process, ticking every this many seconds; ``None`` for none.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -27,9 +49,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             app.state.services = build_services(settings)
         else:
             app.state.services = services
+        worker = None
+        if worker_interval is not None:
+            worker = Worker(app.state.services, interval=worker_interval)
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                worker.stop()
             if owned:
                 app.state.services.close()
 
@@ -48,7 +76,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         app.state.services = services
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (system, projects, runs, artifacts, registry, deployments):
+    for module in (system, projects, runs, artifacts, registry, deployments, monitors, alerts):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(metrics.router)
     return app
