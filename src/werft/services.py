@@ -11,6 +11,7 @@ from werft.deploy.deployments import DeploymentService
 from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService
 from werft.monitoring.monitors import MonitorService
+from werft.monitoring.sources import WindowSources
 from werft.registry.service import ModelRegistry
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
@@ -72,16 +73,15 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
     deployments = DeploymentService(db, clock=clock)
     datasets = DatasetService(db, store, clock=clock)
     kpis = KpiService(db, clock=clock)
-    monitors = MonitorService(
+    sources = WindowSources(
         db,
         store,
         deployments=deployments,
         registry=registry,
         datasets=datasets,
-        kpis=kpis,
         cache_dir=settings.home / "cache" / "segments",
-        clock=clock,
     )
+    monitors = MonitorService(db, sources=sources, deployments=deployments, kpis=kpis, clock=clock)
     alerts = AlertService(db, clock=clock)
     monitors.add_listener(alerts)
     return Services(

@@ -126,7 +126,9 @@ def test_cli_monitor_and_kpi_commands(tmp_path: Path, monkeypatch: pytest.Monkey
     assert code == 0, out
     assert "window 30m" in out
     code, out = run("monitor", "create", "x", "--deployment", "churn-prod", "--method", "psi")
-    assert code == 5 and "feature=value" in out
+    assert code == 5 and "FEATURE=VALUE" in out
+    code, out = run("monitor", "create", "x", "--deployment", "churn-prod", "--threshold", "a=b")
+    assert code == 5 and "not a number" in out
     code, out = run("kpi", "log", "churn-prod", "retained_customers", "412")
     assert code == 0, out
     code, out = run("kpi", "list", "churn-prod", "--json")

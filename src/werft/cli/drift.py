@@ -14,8 +14,8 @@ import orjson
 import typer
 
 from werft.cli.errors import handle_errors
+from werft.cli.options import feature_numbers, feature_pairs
 from werft.cli.output import JSON_HELP, console, print_json, table
-from werft.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from werft.monitoring.drift import DriftReport, Method
@@ -77,8 +77,8 @@ def drift(
         reference,
         current,
         columns=_split(columns),
-        methods=cast("dict[str, Method]", _pairs("--method", method)),
-        thresholds=_numbers("--threshold", threshold),
+        methods=cast("dict[str, Method]", feature_pairs("--method", method)),
+        thresholds=feature_numbers("--threshold", threshold),
         categorical=categorical or None,
         share_threshold=share,
     )
@@ -117,24 +117,3 @@ def _split(columns: str | None) -> list[str] | None:
     if columns is None:
         return None
     return [name.strip() for name in columns.split(",") if name.strip()]
-
-
-def _pairs(option: str, given: list[str] | None) -> dict[str, str]:
-    """``["a=psi", "b=ks"]`` as ``{"a": "psi", "b": "ks"}``; the last ``=`` splits."""
-    pairs: dict[str, str] = {}
-    for item in given or []:
-        name, sep, value = item.rpartition("=")
-        if not sep or not name or not value:
-            raise InvalidInputError(f"{option} takes FEATURE=VALUE, got {item!r}")
-        pairs[name] = value
-    return pairs
-
-
-def _numbers(option: str, given: list[str] | None) -> dict[str, float]:
-    numbers: dict[str, float] = {}
-    for name, value in _pairs(option, given).items():
-        try:
-            numbers[name] = float(value)
-        except ValueError:
-            raise InvalidInputError(f"{option} {name}={value}: {value!r} is not a number") from None
-    return numbers

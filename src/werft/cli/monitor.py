@@ -10,6 +10,7 @@ import typer
 
 from werft.cli import context
 from werft.cli.errors import handle_errors
+from werft.cli.options import feature_numbers, feature_pairs
 from werft.cli.output import JSON_HELP, console, print_json, table
 from werft.errors import InvalidInputError
 from werft.monitoring.entities import MonitorResult
@@ -24,16 +25,6 @@ app = typer.Typer(
 kpi_app = typer.Typer(help="Business KPIs of a deployment's use case.", no_args_is_help=True)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help=JSON_HELP)]
-
-
-def _pairs(items: list[str] | None, option: str) -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise InvalidInputError(f"{option} {item!r} must look like feature=value")
-        pairs[key] = value
-    return pairs
 
 
 @app.command("create")
@@ -84,8 +75,8 @@ def create(
         "model": model,
         "reference": reference,
         "features": feature or None,
-        "methods": _pairs(method, "--method"),
-        "thresholds": {k: float(v) for k, v in _pairs(threshold, "--threshold").items()},
+        "methods": feature_pairs("--method", method),
+        "thresholds": feature_numbers("--threshold", threshold),
         "share_threshold": share,
         "tolerance": tolerance,
         "positive": positive,

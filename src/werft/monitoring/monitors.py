@@ -13,7 +13,6 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Protocol, cast
 
 from pydantic import BaseModel
@@ -29,13 +28,10 @@ from werft.monitoring.kpis import KpiService
 from werft.monitoring.report import build_report
 from werft.monitoring.schedule import check_schedule, next_run
 from werft.monitoring.sources import WindowSources
-from werft.registry.service import ModelRegistry
 from werft.registry.uris import check_model_name
-from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
 from werft.store.models import DeploymentRow, MonitorResultRow, MonitorRow
 from werft.tracking._rows import Clock, aware, utcnow
-from werft.tracking.dataset_versions import DatasetService
 
 log = logging.getLogger("werft.monitoring")
 
@@ -55,27 +51,27 @@ class MonitorService:
     def __init__(
         self,
         db: Database,
-        store: ArtifactStore,
         *,
+        sources: WindowSources,
         deployments: DeploymentService,
-        registry: ModelRegistry,
-        datasets: DatasetService,
         kpis: KpiService,
-        cache_dir: Path,
         clock: Clock = utcnow,
     ) -> None:
+        """Set up the service over the store and the services a run reads.
+
+        Args:
+            db: The metadata store.
+            sources: Where a window's reference, serving statistics and labelled
+                predictions come from.
+            deployments: The deployments monitors watch.
+            kpis: The deployments' business KPIs.
+            clock: The time now (windows end now unless told otherwise).
+        """
         self._db = db
+        self._sources = sources
         self._deployments = deployments
         self._kpis = kpis
         self._clock = clock
-        self._sources = WindowSources(
-            db,
-            store,
-            deployments=deployments,
-            registry=registry,
-            datasets=datasets,
-            cache_dir=cache_dir,
-        )
         self._listeners: list[ResultListener] = []
 
     def add_listener(self, listener: ResultListener) -> None:
