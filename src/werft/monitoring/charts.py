@@ -26,13 +26,14 @@ def bars(
     current: Sequence[float],
     *,
     width: int = 420,
-    height: int = 150,
+    height: int = 180,
     title: str = "",
+    names: tuple[str, str] = ("reference", "current"),
 ) -> str:
     """Grouped bars of two distributions (shares), reference grey and current blue."""
     n = max(len(labels), 1)
     top = max([*reference, *current, 1e-12])
-    plot_h, base = height - 38, height - 24
+    plot_h, base = height - 66, height - 48
     slot = (width - 20) / n
     bar = max(slot / 2 - 1, 1)
     parts = [_open(width, height, title)]
@@ -47,13 +48,14 @@ def bars(
                 f'height="{h:.1f}" '
                 f'fill="{color}"><title>{escape(label)}: {value:.1%}</title></rect>'
             )
-        if n <= 12:
+        if n <= 14:  # slanted, so neighbouring bin labels do not overlap
+            cx, cy = x + bar, base + 10
             parts.append(
-                f'<text x="{x + bar:.1f}" y="{height - 10}" font-size="9" text-anchor="middle">'
-                f"{escape(label[:10])}</text>"
+                f'<text x="{cx:.1f}" y="{cy}" font-size="9" text-anchor="end" '
+                f'transform="rotate(-35 {cx:.1f} {cy})">{escape(label[:16])}</text>'
             )
     parts.append(f'<line x1="8" y1="{base}" x2="{width - 8}" y2="{base}" stroke="#d0d7de"/>')
-    parts.append(_legend([("reference", REFERENCE_COLOR), ("current", CURRENT_COLOR)], width))
+    parts.append(_legend([(names[0], REFERENCE_COLOR), (names[1], CURRENT_COLOR)], width))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -136,7 +138,7 @@ def _runs(values: Sequence[tuple[float, float | None]]) -> list[list[tuple[float
 def _open(width: int, height: int, title: str) -> str:
     label = escape(title)
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" style="max-width:{width}px" '
         f'viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
         f'font-family="system-ui, sans-serif"><title>{label}</title>'
     )

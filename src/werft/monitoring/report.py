@@ -193,4 +193,12 @@ def _prediction_chart(body: Mapping[str, Any]) -> Markup | None:
     if not feature:
         return None
     labels, ref, cur = _shares(feature.get("reference"), feature.get("current"))
-    return Markup(charts.bars(labels, ref, cur, title="Predictions: baseline vs current"))
+    return Markup(
+        charts.bars(
+            labels,
+            ref,
+            cur,
+            title="Predictions: baseline vs current",
+            names=("baseline", "current"),
+        )
+    )
