@@ -78,11 +78,22 @@ def test_bins_are_half_open_with_closed_last_bin() -> None:
     assert stats.bin_counts == [10] * 9 + [11]
 
 
-def test_duplicate_edges_are_removed() -> None:
+def test_a_few_distinct_values_get_one_bin_each() -> None:
+    # Deciles would collapse to [0, 1, 5], lumping 1 and 5 together; a flag's
+    # share (or a small count's) must stay visible to drift checks.
     stats = _numeric([0] * 81 + [1] * 10 + [5] * 10)
 
-    assert stats.bin_edges == [0.0, 1.0, 5.0]
-    assert stats.bin_counts == [81, 20]
+    assert stats.bin_edges == [0.0, 0.5, 3.0, 5.0]
+    assert stats.bin_counts == [81, 10, 10]
+    assert _numeric([0, 1, 1, 0, 1]).bin_edges == [0.0, 0.5, 1.0]
+
+
+def test_duplicate_deciles_are_removed_when_values_are_many() -> None:
+    stats = _numeric([0] * 81 + list(range(1, 21)))
+
+    assert stats.bin_edges[0] == 0.0 and len(set(stats.bin_edges)) == len(stats.bin_edges)
+    assert len(stats.bin_edges) < 11
+    assert sum(stats.bin_counts) == 101
 
 
 def test_constant_column_gets_one_bin() -> None:

@@ -35,6 +35,9 @@ QUANTILES: tuple[str, ...] = ("0.01", "0.05", "0.25", "0.5", "0.75", "0.95", "0.
 TOP_VALUES = 50
 """How many of the most frequent values :class:`CategoricalStats` keeps."""
 
+FEW_VALUES = 10
+"""Up to this many distinct values a numeric column gets one profile bin per value."""
+
 # Built as i/10 rather than linspace so 0.3 is 0.3, matching np.quantile(x, 0.3).
 _DECILES: tuple[float, ...] = tuple(i / 10 for i in range(11))
 _PROBS = np.array(sorted({*_DECILES, *(float(q) for q in QUANTILES)}))
@@ -77,6 +80,9 @@ class NumericStats(_Frozen):
 
     ``bin_edges`` are the deciles of the finite values without duplicates (a
     constant column gets ``[v, v]``; a column of only infinities ``[min, max]``).
+    Where deciles coincide and the column has at most :data:`FEW_VALUES`
+    distinct finite values (flags, small counts), the edges are the midpoints
+    between those values plus the smallest and largest: one bin per value.
     Bins are ``[lo, hi)`` except the last, ``[lo, hi]``, so ``sum(bin_counts)``
     is the non-null count.
     """
@@ -366,8 +372,8 @@ def _numeric_stats(present: _FloatArray) -> NumericStats:
         return empty.model_copy(update=update)
     cuts = _quantiles(finite)
     edges = np.unique(cuts[_DECILE_AT])
-    if edges.size == 1:
-        edges = np.repeat(edges, 2)
+    if edges.size < len(_DECILE_AT):
+        edges = _few_value_edges(finite) if edges.size > 1 else np.repeat(edges, 2)
     # One comparison pass per interior edge is far cheaper than searchsorted per value.
     below_edge = [int(np.count_nonzero(finite < edge)) for edge in edges[1:-1]]
     counts = np.diff([0, *below_edge, finite.size])
@@ -385,6 +391,20 @@ def _numeric_stats(present: _FloatArray) -> NumericStats:
         bin_edges=[float(edge) for edge in edges],
         bin_counts=[int(count) for count in counts],
     )
+
+
+def _few_value_edges(finite: _FloatArray) -> _FloatArray:
+    """One bin per value for a column of a few distinct values (flags, small counts).
+
+    Deciles of such a column collapse (a 0/1 flag would get the one bin
+    ``[0, 1]``, in which no change of the flag's share shows), so the edges
+    become the midpoints between the values, plus the smallest and largest.
+    Columns with more than :data:`FEW_VALUES` distinct values keep their deciles.
+    """
+    values = np.sort(pd.unique(finite))
+    if values.size > FEW_VALUES:
+        return np.unique(_quantiles(finite)[_DECILE_AT])
+    return np.concatenate(([values[0]], (values[:-1] + values[1:]) / 2, [values[-1]]))
 
 
 def _quantiles(finite: _FloatArray) -> _FloatArray:
