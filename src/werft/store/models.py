@@ -433,3 +433,120 @@ class NotificationRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class UserRow(Base):
+    """A person (or a CI robot) who signs in with API tokens."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(250), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)  # admin of every project
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class TokenRow(Base):
+    """An API token: only its hash is stored; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)  # to find the row quickly
+    hash: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class RoleBindingRow(Base):
+    """A user's role in one project: viewer, member, approver or admin."""
+
+    __tablename__ = "role_bindings"
+
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+
+
+class AuditEventRow(Base):
+    """One state change, chained to the one before by its hash; never updated."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    object_type: Mapped[str] = mapped_column(String(50))
+    object_id: Mapped[str] = mapped_column(String(250))
+    project: Mapped[str | None] = mapped_column(String(100), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class UseCaseRow(Base):
+    """A project's use case as declared in its werft.yaml (the last synced version)."""
+
+    __tablename__ = "use_cases"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)
+    digest: Mapped[str] = mapped_column(String(80))  # sha256 of the file as synced
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class GateReportRow(Base):
+    """What `werft check` found for one model version on one evaluation dataset."""
+
+    __tablename__ = "gate_reports"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version_id: Mapped[str] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    passed: Mapped[bool] = mapped_column(Boolean)
+    data_digest: Mapped[str] = mapped_column(String(80), default="")
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ApprovalRow(Base):
+    """A request to move an alias to a version, decided by someone other than the requester."""
+
+    __tablename__ = "approval_requests"
+    __table_args__ = (Index("ix_approval_requests_status", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    model_version_id: Mapped[str] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    alias: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(16))  # pending|approved|rejected|cancelled
+    requested_by: Mapped[str] = mapped_column(String(100))
+    requested_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text, default="")
+    gate_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("gate_reports.id", ondelete="SET NULL")
+    )
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[datetime | None]
+    comment: Mapped[str] = mapped_column(Text, default="")
+    override_reason: Mapped[str] = mapped_column(Text, default="")
