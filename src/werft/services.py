@@ -8,6 +8,7 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.deployments import DeploymentService
+from werft.governance.audit import AuditLog
 from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService
 from werft.monitoring.monitors import MonitorService
@@ -39,6 +40,7 @@ class Services:
     kpis: KpiService
     monitors: MonitorService
     alerts: AlertService
+    audit: AuditLog
 
     def close(self) -> None:
         """Release database connections."""
@@ -99,4 +101,5 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         kpis=kpis,
         monitors=monitors,
         alerts=alerts,
+        audit=AuditLog(db, clock=clock),
     )
