@@ -9,8 +9,11 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
+from sqlalchemy.orm import Session
 
 from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, UnavailableError
+from werft.governance import audit
+from werft.governance.actor import current_actor
 from werft.registry._rows import get_model_row, get_version_row, model_entity, version_entities
 from werft.registry.entities import (
     AliasEvent,
@@ -27,6 +30,7 @@ from werft.store.models import (
     AliasRow,
     LatestMetricRow,
     ModelVersionRow,
+    ProjectRow,
     RegisteredModelRow,
     RunInputRow,
     RunRow,
@@ -198,6 +202,15 @@ class ModelRegistry:
             session.add(row)
             model.updated_at = now
             session.flush()
+            audit.append(
+                session,
+                "model_version.registered",
+                object_type="model_version",
+                object_id=f"{name}/{number}",
+                project=project,
+                payload={"run_id": row.run_id, "content_hash": row.content_hash},
+                at=now,
+            )
             return version_entities(session, model, [row])[0]
 
     def get_version(self, name: str, version: int) -> ModelVersion:
@@ -238,8 +251,18 @@ class ModelRegistry:
         with self._db.session() as session:
             model = get_model_row(session, name)
             row = get_version_row(session, model, version)
-            row.status = status.value
+            previous, row.status = row.status, status.value
             session.flush()
+            if previous != row.status:
+                audit.append(
+                    session,
+                    "model_version.status_changed",
+                    object_type="model_version",
+                    object_id=f"{name}/{version}",
+                    project=_project_key(session, model),
+                    payload={"from": previous, "to": row.status},
+                    at=self._clock(),
+                )
             return version_entities(session, model, [row])[0]
 
     # --- aliases ------------------------------------------------------------------
@@ -282,11 +305,21 @@ class ModelRegistry:
                     alias=alias,
                     from_version=previous,
                     to_version=version,
-                    actor=actor,
+                    actor=actor or current_actor(),
                     at=now,
                 )
             )
             session.flush()
+            audit.append(
+                session,
+                "alias.moved",
+                object_type="alias",
+                object_id=f"{name}@{alias}",
+                project=_project_key(session, model),
+                payload={"from": previous, "to": version},
+                actor=actor or None,
+                at=now,
+            )
             return version_entities(session, model, [target])[0]
 
     def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
@@ -305,9 +338,19 @@ class ModelRegistry:
                     alias=alias,
                     from_version=old.version if old else None,
                     to_version=None,
-                    actor=actor,
+                    actor=actor or current_actor(),
                     at=self._clock(),
                 )
+            )
+            audit.append(
+                session,
+                "alias.deleted",
+                object_type="alias",
+                object_id=f"{name}@{alias}",
+                project=_project_key(session, model),
+                payload={"from": old.version if old else None},
+                actor=actor or None,
+                at=self._clock(),
             )
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
@@ -367,3 +410,8 @@ class ModelRegistry:
                 assert model is not None
                 result.extend(version_entities(session, model, [row]))
             return result
+
+
+def _project_key(session: Session, model: RegisteredModelRow) -> str:
+    project = session.get(ProjectRow, model.project_id)
+    return project.key if project is not None else ""

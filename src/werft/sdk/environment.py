@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import getpass
 import platform
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from werft.governance.actor import current_actor
 
 KEY_PACKAGES = (
     "werft",
@@ -27,10 +28,8 @@ KEY_PACKAGES = (
 
 
 def current_user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return ""
+    """Who is acting: :func:`werft.governance.actor.current_actor` (set, else the OS user)."""
+    return current_actor()
 
 
 def source_file() -> str | None:

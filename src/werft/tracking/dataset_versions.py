@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from werft.errors import InvalidInputError, NotFoundError, UnavailableError
+from werft.governance import audit
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
 from werft.store.models import DatasetVersionRow, ProjectRow, RunInputRow
@@ -97,6 +98,15 @@ class DatasetService:
                     )
                     session.add(row)
                     session.flush()
+                    audit.append(
+                        session,
+                        "dataset_version.registered",
+                        object_type="dataset_version",
+                        object_id=f"{project}/{name}@{row.version}",
+                        project=project,
+                        payload={"digest": digest, "rows": row_count},
+                        at=row.created_at,
+                    )
                     return dataset_entity(row, project)
             except DbIntegrityError:
                 continue  # a concurrent registration took the number; look again

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from werft.errors import AlreadyExistsError, ConflictError
+from werft.governance import audit
 from werft.store.db import Database
 from werft.store.models import ProjectRow
 from werft.tracking._rows import Clock, get_project_row, project_entity, utcnow
@@ -44,6 +45,15 @@ class ProjectService:
                 )
                 session.add(row)
                 session.flush()
+                audit.append(
+                    session,
+                    "project.created",
+                    object_type="project",
+                    object_id=key,
+                    project=key,
+                    payload={"name": row.name},
+                    at=row.created_at,
+                )
                 return project_entity(row)
         except DbIntegrityError as exc:
             raise AlreadyExistsError(f"project {key!r} already exists") from exc
@@ -101,6 +111,14 @@ class ProjectService:
         with self._db.session() as session:
             row = get_project_row(session, key)
             row.deleted_at = self._clock()
+            audit.append(
+                session,
+                "project.deleted",
+                object_type="project",
+                object_id=key,
+                project=key,
+                at=row.deleted_at,
+            )
             return project_entity(row)
 
     def restore(self, key: str) -> Project:
@@ -110,6 +128,14 @@ class ProjectService:
             if row.deleted_at is None:
                 raise ConflictError(f"project {key!r} is not deleted")
             row.deleted_at = None
+            audit.append(
+                session,
+                "project.restored",
+                object_type="project",
+                object_id=key,
+                project=key,
+                at=self._clock(),
+            )
             return project_entity(row)
 
     @staticmethod

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from werft.errors import ConflictError, InvalidInputError, NotFoundError
+from werft.governance import audit
 from werft.store.db import Database
 from werft.store.models import LatestMetricRow, MetricRow, ParamRow, RunRow, TagRow
 from werft.store.search import runs_query
@@ -83,6 +84,15 @@ class RunService:
             )
             session.add_all(TagRow(run_id=run_id, key=k, value=v) for k, v in checked_tags.items())
             session.flush()
+            audit.append(
+                session,
+                "run.created",
+                object_type="run",
+                object_id=run_id,
+                project=project,
+                payload={"name": name, "git_commit": git_commit},
+                at=self._clock(),
+            )
             return load_runs(session, [run_id])[0]
 
     def get(self, run_id: str) -> Run:
@@ -107,7 +117,11 @@ class RunService:
     def delete(self, run_id: str) -> None:
         """Mark the run deleted; restorable until `werft gc` purges it."""
         with self._db.session() as session:
-            get_run_row(session, run_id).deleted_at = self._clock()
+            row = get_run_row(session, run_id)
+            row.deleted_at = self._clock()
+            audit.append(
+                session, "run.deleted", object_type="run", object_id=run_id, at=row.deleted_at
+            )
 
     def restore(self, run_id: str) -> Run:
         """Undo a delete that has not been purged yet."""
