@@ -10,6 +10,7 @@ import typer
 from werft import __version__
 from werft.cli import (
     alerts,
+    audit,
     context,
     drift,
     models,
@@ -70,6 +71,7 @@ app.command("drift")(drift.drift)
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(monitor.kpi_app, name="kpi")
 app.add_typer(alerts.app, name="alerts")
+app.add_typer(audit.app, name="audit")
 app.command("worker")(system.worker)
 
 

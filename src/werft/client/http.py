@@ -22,6 +22,7 @@ import orjson
 from werft import __version__
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
+from werft.governance.audit import AuditEvent, AuditVerification
 from werft.monitoring.alert_entities import (
     Alert,
     AlertRule,
@@ -627,6 +628,33 @@ class WerftClient:
             "GET", "/alerts/rules/export/prometheus", params={"window": window}
         )
         return response.text
+
+    # --- audit ------------------------------------------------------------------------
+
+    def list_audit_events(
+        self,
+        *,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        project: str | None = None,
+        actor: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[AuditEvent]:
+        filters = {
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "project": project,
+            "actor": actor,
+        }
+        params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+        params.update(after_id=after_id, limit=limit)
+        return [AuditEvent.model_validate(e) for e in self._json("GET", "/audit", params=params)]
+
+    def verify_audit(self) -> AuditVerification:
+        return AuditVerification.model_validate(self._json("GET", "/audit/verify"))
 
     # --- maintenance ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.governance.audit import AuditEvent, AuditVerification
 from werft.monitoring.alert_entities import (
     Alert,
     AlertRule,
@@ -222,6 +223,19 @@ class Backend(Protocol):
     def retry_alert_notification(self, notification_id: int) -> Notification: ...
     def deliver_alert_notifications(self, *, limit: int = 100) -> DeliveryReport: ...
     def export_prometheus_rules(self, *, window: str = "5m") -> str: ...
+
+    def list_audit_events(
+        self,
+        *,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        project: str | None = None,
+        actor: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[AuditEvent]: ...
+    def verify_audit(self) -> AuditVerification: ...
 
     def gc(self, older_than: timedelta | None = None) -> GcReport: ...
     def close(self) -> None: ...

@@ -9,6 +9,7 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.governance.audit import AuditEvent, AuditVerification
 from werft.monitoring.alert_entities import (
     Alert,
     AlertRule,
@@ -401,6 +402,31 @@ class LocalBackend:
 
     def export_prometheus_rules(self, *, window: str = "5m") -> str:
         return export_rules(self.services.alerts.list_rules(), window=window)
+
+    # audit
+    def list_audit_events(
+        self,
+        *,
+        action: str | None = None,
+        object_type: str | None = None,
+        object_id: str | None = None,
+        project: str | None = None,
+        actor: str | None = None,
+        after_id: int = 0,
+        limit: int = 1000,
+    ) -> list[AuditEvent]:
+        return self.services.audit.list_events(
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            project=project,
+            actor=actor,
+            after_id=after_id,
+            limit=limit,
+        )
+
+    def verify_audit(self) -> AuditVerification:
+        return self.services.audit.verify()
 
     def gc(self, older_than: timedelta | None = None) -> GcReport:
         return self.services.gc.collect(older_than=older_than)

@@ -13,6 +13,7 @@ from werft.server import metrics, problems
 from werft.server.api import (
     alerts,
     artifacts,
+    audit,
     deployments,
     monitors,
     projects,
@@ -76,7 +77,17 @@ def create_app(
         app.state.services = services
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (system, projects, runs, artifacts, registry, deployments, monitors, alerts):
+    for module in (
+        system,
+        projects,
+        runs,
+        artifacts,
+        registry,
+        deployments,
+        monitors,
+        alerts,
+        audit,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(metrics.router)
