@@ -8,7 +8,9 @@ the SDK's first call) and passed down; nothing here runs at import time.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,14 @@ class Settings(BaseModel):
         default=None, description="URL of a werft server; when set, the SDK and CLI use it."
     )
     token: SecretStr | None = Field(default=None, description="API token for the werft server.")
+    auth: bool = Field(
+        default=False,
+        description="`werft server` requires an API token on every route but the health check.",
+    )
+    user: str | None = Field(
+        default=None,
+        description="Who you are in local mode (audit log, approvals); default the OS user.",
+    )
     metric_flush_interval: float = Field(
         default=2.0, gt=0, description="Seconds between background flushes of buffered metrics."
     )
@@ -165,3 +175,43 @@ def load_settings(environ: dict[str, str] | None = None, **overrides: Any) -> Lo
         )
         raise InvalidInputError(f"invalid configuration: {problems}") from exc
     return LoadedSettings(settings=settings, sources=sources, config_file=config_file)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    # A JSON string with ASCII escapes is a valid TOML basic string.
+    return json.dumps(str(value))
+
+
+def update_config_file(path: Path, **values: Any) -> None:
+    """Set settings in the config file, keeping the others, readable by its owner only.
+
+    The file is rewritten as one ``[werft]`` table (comments are not kept) and
+    replaced atomically; it is created with mode 0600 because it may hold a token.
+
+    Raises:
+        InvalidInputError: A name is not a setting, or the file is not valid TOML.
+    """
+    unknown = sorted(set(values) - set(Settings.model_fields))
+    if unknown:
+        raise InvalidInputError(f"unknown setting(s): {', '.join(unknown)}")
+    merged = {**_read_config_file(path), **values}
+    lines = ["[werft]"]
+    lines += [
+        f"{key} = {_toml_value(value)}"
+        for key, value in sorted(merged.items())
+        if value is not None
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".config-", suffix=".toml")
+    try:  # mkstemp creates the file with mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    os.chmod(path, 0o600)

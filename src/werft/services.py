@@ -8,7 +8,9 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.deployments import DeploymentService
+from werft.governance.access import AccessControl
 from werft.governance.audit import AuditLog
+from werft.governance.users import UserService
 from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService
 from werft.monitoring.monitors import MonitorService
@@ -41,6 +43,8 @@ class Services:
     monitors: MonitorService
     alerts: AlertService
     audit: AuditLog
+    users: UserService
+    access: AccessControl
 
     def close(self) -> None:
         """Release database connections."""
@@ -102,4 +106,6 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         monitors=monitors,
         alerts=alerts,
         audit=AuditLog(db, clock=clock),
+        users=UserService(db, clock=clock),
+        access=AccessControl(db),
     )

@@ -13,6 +13,7 @@ from werft.cli import (
     audit,
     context,
     drift,
+    login,
     models,
     monitor,
     projects,
@@ -20,6 +21,7 @@ from werft.cli import (
     runs,
     serve,
     system,
+    users,
 )
 
 app = typer.Typer(
@@ -73,6 +75,10 @@ app.add_typer(monitor.kpi_app, name="kpi")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(audit.app, name="audit")
 app.command("worker")(system.worker)
+app.add_typer(users.app, name="users")
+app.add_typer(users.tokens_app, name="tokens")
+app.command("login")(login.login)
+app.command("whoami")(login.whoami)
 
 
 def main() -> None:

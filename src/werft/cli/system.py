@@ -38,6 +38,14 @@ def server(
         bool,
         typer.Option("--insecure", help="Allow a non-loopback address although auth is off."),
     ] = False,
+    auth: Annotated[
+        bool | None,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Require an API token on every route [default: the `auth` setting].",
+            show_default=False,
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     no_worker: Annotated[
         bool,
@@ -61,16 +69,18 @@ def server(
     from werft.server.app import create_app
 
     cli = context.get(ctx)
-    cli.overrides.update({"server_host": host, "server_port": port})
+    cli.overrides.update({"server_host": host, "server_port": port, "auth": auth})
     settings = cli.loaded.settings
     if settings.url:
         raise InvalidInputError("unset WERFT_URL to run a server: it would talk to another one")
-    if not is_loopback(settings.server_host):
+    if not settings.auth and not is_loopback(settings.server_host):
         if not insecure:
             raise InvalidInputError(
-                f"refusing to bind {settings.server_host}: authentication is not available yet, "
-                "so anyone on the network could read and change everything; bind 127.0.0.1 "
-                "behind an authenticating proxy, or pass --insecure if you accept that"
+                f"refusing to bind {settings.server_host} without authentication: anyone on "
+                "the network could read and change everything. Turn auth on (`werft server "
+                "--auth` or WERFT_AUTH=true, after `werft users create NAME --admin` and "
+                "`werft tokens create NAME`; see docs/security.md), bind 127.0.0.1 behind an "
+                "authenticating proxy, or pass --insecure if you accept that"
             )
         print(
             f"WARNING: serving WITHOUT AUTHENTICATION on {settings.server_host}: anyone who "
@@ -80,7 +90,8 @@ def server(
     print(
         f"werft server on http://{settings.server_host}:{settings.server_port} "
         f"(database {Database(settings.effective_database_url).display_url}, "
-        f"artifacts {settings.effective_artifacts_url})",
+        f"artifacts {settings.effective_artifacts_url}, "
+        f"auth {'on: every route needs a token' if settings.auth else 'off'})",
         file=sys.stderr,
     )
     uvicorn.run(

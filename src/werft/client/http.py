@@ -23,6 +23,8 @@ from werft import __version__
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
 from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.roles import Role
+from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
     Alert,
     AlertRule,
@@ -655,6 +657,48 @@ class WerftClient:
 
     def verify_audit(self) -> AuditVerification:
         return AuditVerification.model_validate(self._json("GET", "/audit/verify"))
+
+    # --- users and tokens -------------------------------------------------------------
+
+    def create_user(
+        self, name: str, *, display_name: str = "", email: str = "", admin: bool = False
+    ) -> User:
+        body = {"name": name, "display_name": display_name, "email": email, "admin": admin}
+        return User.model_validate(self._json("POST", "/users", body))
+
+    def get_user(self, name: str) -> User:
+        return User.model_validate(self._json("GET", f"/users/{_q(name)}"))
+
+    def list_users(self) -> list[User]:
+        return [User.model_validate(u) for u in self._json("GET", "/users")]
+
+    def set_user_disabled(self, name: str, disabled: bool) -> User:
+        return User.model_validate(
+            self._json("PATCH", f"/users/{_q(name)}", {"disabled": disabled})
+        )
+
+    def grant_role(self, user: str, project: str, role: Role) -> User:
+        path = f"/users/{_q(user)}/roles/{_q(project)}"
+        return User.model_validate(self._json("PUT", path, {"role": Role(role).value}))
+
+    def revoke_role(self, user: str, project: str) -> User:
+        return User.model_validate(self._json("DELETE", f"/users/{_q(user)}/roles/{_q(project)}"))
+
+    def create_token(self, user: str, *, name: str, expires_in: timedelta | None) -> CreatedToken:
+        seconds = None if expires_in is None else max(1, int(expires_in.total_seconds()))
+        body = {"name": name, "expires_in_seconds": seconds}
+        return CreatedToken.model_validate(self._json("POST", f"/users/{_q(user)}/tokens", body))
+
+    def list_tokens(self, user: str) -> list[Token]:
+        return [Token.model_validate(t) for t in self._json("GET", f"/users/{_q(user)}/tokens")]
+
+    def revoke_token(self, user: str, token_id: str) -> Token:
+        path = f"/users/{_q(user)}/tokens/{_q(token_id)}"
+        return Token.model_validate(self._json("DELETE", path))
+
+    def whoami(self) -> Identity:
+        """Who the server takes this client for (``GET /me``): checks the token, too."""
+        return Identity.model_validate(self._json("GET", "/me"))
 
     # --- maintenance ------------------------------------------------------------------
 

@@ -13,7 +13,10 @@ from typing import Any, Protocol
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.governance.actor import set_actor
 from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.roles import Role
+from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
     Alert,
     AlertRule,
@@ -237,12 +240,34 @@ class Backend(Protocol):
     ) -> list[AuditEvent]: ...
     def verify_audit(self) -> AuditVerification: ...
 
+    def create_user(
+        self, name: str, *, display_name: str = "", email: str = "", admin: bool = False
+    ) -> User: ...
+    def get_user(self, name: str) -> User: ...
+    def list_users(self) -> list[User]: ...
+    def set_user_disabled(self, name: str, disabled: bool) -> User: ...
+    def grant_role(self, user: str, project: str, role: Role) -> User: ...
+    def revoke_role(self, user: str, project: str) -> User: ...
+    def create_token(
+        self, user: str, *, name: str, expires_in: timedelta | None
+    ) -> CreatedToken: ...
+    def list_tokens(self, user: str) -> list[Token]: ...
+    def revoke_token(self, user: str, token_id: str) -> Token: ...
+    def whoami(self) -> Identity: ...
+
     def gc(self, older_than: timedelta | None = None) -> GcReport: ...
     def close(self) -> None: ...
 
 
 def open_backend(settings: Settings) -> Backend:
-    """The remote backend when a server URL is configured, else the local one."""
+    """The remote backend when a server URL is configured, else the local one.
+
+    The configured ``user`` (else the OS user) becomes the actor of this
+    process: what local mode records, and what the client tells a server
+    without auth; a server with auth records the token's user instead.
+    """
+    if settings.user:
+        set_actor(settings.user)
     if settings.url:
         from werft.client.http import WerftClient
 

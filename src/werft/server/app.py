@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from werft import __version__
 from werft.config import Settings
@@ -20,7 +20,10 @@ from werft.server.api import (
     registry,
     runs,
     system,
+    users,
 )
+from werft.server.authn import Authentication
+from werft.server.deps import refuse_undeclared
 from werft.services import Services, build_services
 from werft.worker import Worker
 
@@ -32,6 +35,7 @@ def create_app(
     *,
     services: Services | None = None,
     worker_interval: float | None = None,
+    auth: bool | None = None,
 ) -> FastAPI:
     """Build the app; the services are built in the lifespan unless given.
 
@@ -40,6 +44,9 @@ def create_app(
         services: Prebuilt services (tests); the app then does not close them.
         worker_interval: Run the worker (monitors, alert notifications) in
             this process, ticking every this many seconds; ``None`` for none.
+        auth: Require an API token on every route but the health check;
+            default ``settings.auth`` (off without settings). Kept in
+            ``app.state.auth``, read on each request.
     """
 
     @asynccontextmanager
@@ -72,7 +79,11 @@ def create_app(
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        # Fail closed: with auth on, a route that declares no permission is refused.
+        dependencies=[Depends(refuse_undeclared)],
     )
+    app.state.auth = auth if auth is not None else bool(settings and settings.auth)
+    app.add_middleware(Authentication)
     if services is not None:
         app.state.services = services
     problems.install(app)
@@ -87,6 +98,7 @@ def create_app(
         monitors,
         alerts,
         audit,
+        users,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from werft.governance.roles import Role
 from werft.monitoring.prometheus_rules import MONITOR_METRIC
-from werft.server.deps import ServicesDep
+from werft.server.deps import ServicesDep, require_any
 from werft.services import Services
 
 router = APIRouter(tags=["system"])
@@ -62,7 +63,7 @@ class WerftCollector:
         yield outbox
 
 
-@router.get("/metrics", include_in_schema=False)
+@router.get("/metrics", include_in_schema=False, dependencies=[require_any(Role.VIEWER)])
 def metrics(services: ServicesDep) -> Response:
     """Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)

@@ -49,7 +49,7 @@ _HTTP_CODES = {
 
 
 def problem(status: int, title: str, detail: str, code: str, **extra: object) -> JSONResponse:
-    """A problem+json response."""
+    """A problem+json response; a 401 says how to authenticate (RFC 9110 section 11.6.1)."""
     body = {
         "type": f"urn:werft:problem:{code}",
         "title": title,
@@ -58,10 +58,12 @@ def problem(status: int, title: str, detail: str, code: str, **extra: object) ->
         "code": code,
         **extra,
     }
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    headers = {"www-authenticate": 'Bearer realm="werft"'} if status == 401 else None
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _for_error(exc: WerftError) -> JSONResponse:
+def for_error(exc: WerftError) -> JSONResponse:
+    """The problem document for a werft error, with its kind's status."""
     for kind in type(exc).__mro__:
         if kind in STATUS:
             status, title = STATUS[kind]
@@ -79,7 +81,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(WerftError)
     async def _werft_error(_request: Request, exc: WerftError) -> JSONResponse:
-        return _for_error(exc)
+        return for_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from werft.governance.roles import Role
 from werft.monitoring.alert_entities import (
     Alert,
     AlertRule,
@@ -16,7 +17,7 @@ from werft.monitoring.alert_entities import (
     Notification,
 )
 from werft.monitoring.prometheus_rules import export_rules
-from werft.server.deps import ServicesDep
+from werft.server.deps import ServicesDep, require_admin, require_any
 
 router = APIRouter(tags=["alerts"])
 
@@ -59,40 +60,48 @@ class Deliver(_Body):
 PROMETHEUS_YAML = "text/yaml"
 
 
-@router.post("/alerts/channels", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/alerts/channels", status_code=status.HTTP_201_CREATED, dependencies=[require_admin()]
+)
 def create_channel(services: ServicesDep, body: ChannelCreate) -> Channel:
     return services.alerts.create_channel(body.name, body.kind, body.config)
 
 
-@router.get("/alerts/channels")
+@router.get("/alerts/channels", dependencies=[require_any(Role.VIEWER)])
 def list_channels(services: ServicesDep) -> list[Channel]:
     return services.alerts.list_channels()
 
 
-@router.get("/alerts/channels/{name}")
+@router.get("/alerts/channels/{name}", dependencies=[require_any(Role.VIEWER)])
 def get_channel(services: ServicesDep, name: str) -> Channel:
     return services.alerts.get_channel(name)
 
 
-@router.delete("/alerts/channels/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/alerts/channels/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_admin()],
+)
 def delete_channel(services: ServicesDep, name: str) -> Response:
     services.alerts.delete_channel(name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/alerts/channels/{name}/test")
+@router.post("/alerts/channels/{name}/test", dependencies=[require_admin()])
 def test_channel(services: ServicesDep, name: str) -> ChannelTest:
     """Send a test message now; the answer says whether the channel took it."""
     return services.alerts.test_channel(name)
 
 
-@router.post("/alerts/rules", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/alerts/rules", status_code=status.HTTP_201_CREATED, dependencies=[require_any(Role.MEMBER)]
+)
 def create_rule(services: ServicesDep, body: RuleCreate) -> AlertRule:
     fields = body.model_dump(exclude={"name"})
     return services.alerts.create_rule(body.name, **fields)
 
 
-@router.get("/alerts/rules")
+@router.get("/alerts/rules", dependencies=[require_any(Role.VIEWER)])
 def list_rules(services: ServicesDep) -> list[AlertRule]:
     return services.alerts.list_rules()
 
@@ -101,6 +110,7 @@ def list_rules(services: ServicesDep) -> list[AlertRule]:
     "/alerts/rules/export/prometheus",
     response_class=Response,
     responses={200: {"content": {PROMETHEUS_YAML: {}}}},
+    dependencies=[require_any(Role.VIEWER)],
 )
 def export_prometheus(
     services: ServicesDep,
@@ -111,18 +121,22 @@ def export_prometheus(
     return Response(text, media_type=PROMETHEUS_YAML)
 
 
-@router.get("/alerts/rules/{name}")
+@router.get("/alerts/rules/{name}", dependencies=[require_any(Role.VIEWER)])
 def get_rule(services: ServicesDep, name: str) -> AlertRule:
     return services.alerts.get_rule(name)
 
 
-@router.delete("/alerts/rules/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/alerts/rules/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require_any(Role.MEMBER)],
+)
 def delete_rule(services: ServicesDep, name: str) -> Response:
     services.alerts.delete_rule(name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.patch("/alerts/rules/{name}")
+@router.patch("/alerts/rules/{name}", dependencies=[require_any(Role.MEMBER)])
 def update_rule(services: ServicesDep, name: str, body: RuleUpdate) -> AlertRule:
     """Enable or disable a rule (disabling resolves its firing alerts)."""
     if body.enabled:
@@ -130,7 +144,7 @@ def update_rule(services: ServicesDep, name: str, body: RuleUpdate) -> AlertRule
     return services.alerts.disable_rule(name)
 
 
-@router.get("/alerts")
+@router.get("/alerts", dependencies=[require_any(Role.VIEWER)])
 def list_alerts(
     services: ServicesDep,
     state: str | None = None,
@@ -142,7 +156,7 @@ def list_alerts(
     return services.alerts.list_alerts(state=state, rule=rule, monitor=monitor, limit=limit)
 
 
-@router.get("/alerts/notifications")
+@router.get("/alerts/notifications", dependencies=[require_any(Role.VIEWER)])
 def list_notifications(
     services: ServicesDep,
     status: str | None = None,
@@ -152,13 +166,15 @@ def list_notifications(
     return services.alerts.list_notifications(status=status, limit=limit)
 
 
-@router.post("/alerts/notifications/{notification_id}/retry")
+@router.post(
+    "/alerts/notifications/{notification_id}/retry", dependencies=[require_any(Role.MEMBER)]
+)
 def retry_notification(services: ServicesDep, notification_id: int) -> Notification:
     """Re-queue a failed notification for an attempt now."""
     return services.alerts.retry_notification(notification_id)
 
 
-@router.post("/alerts/notifications/deliver")
+@router.post("/alerts/notifications/deliver", dependencies=[require_any(Role.MEMBER)])
 def deliver_notifications(services: ServicesDep, body: Deliver) -> DeliveryReport:
     """Send the notifications that are due now (the worker does this on its own)."""
     return services.alerts.deliver_due(limit=body.limit)

@@ -8,7 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from werft.server.deps import ServicesDep
+from werft.governance import access
+from werft.governance.roles import Role
+from werft.server.deps import ServicesDep, require, require_any
 from werft.server.schemas import BlobOut
 from werft.store.artifacts import ArtifactStore, BlobInfo, parse_digest
 from werft.tracking.entities import ArtifactInfo
@@ -28,14 +30,16 @@ async def _receive(store: ArtifactStore, request: Request) -> BlobInfo:
         raise
 
 
-@router.post("/blobs", status_code=201)
+@router.post("/blobs", status_code=201, dependencies=[require_any(Role.MEMBER)])
 async def upload_blob(services: ServicesDep, request: Request) -> BlobOut:
     """Store the request body as a content-addressed blob (for dataset data)."""
     blob = await _receive(services.store, request)
     return BlobOut(digest=blob.digest, size=blob.size)
 
 
-@router.get("/blobs/{digest}", response_class=StreamingResponse)
+@router.get(
+    "/blobs/{digest}", response_class=StreamingResponse, dependencies=[require_any(Role.VIEWER)]
+)
 def download_blob(services: ServicesDep, digest: str) -> StreamingResponse:
     """A blob's bytes by content hash (e.g. the files of a registered model package)."""
     parse_digest(digest)
@@ -47,7 +51,7 @@ def download_blob(services: ServicesDep, digest: str) -> StreamingResponse:
     )
 
 
-@router.get("/runs/{run_id}/artifacts")
+@router.get("/runs/{run_id}/artifacts", dependencies=[require(Role.VIEWER, access.run())])
 def list_artifacts(
     services: ServicesDep, run_id: str, prefix: str | None = None
 ) -> list[ArtifactInfo]:
@@ -55,7 +59,9 @@ def list_artifacts(
     return services.artifacts.list(run_id, prefix)
 
 
-@router.put("/runs/{run_id}/artifacts/{path:path}")
+@router.put(
+    "/runs/{run_id}/artifacts/{path:path}", dependencies=[require(Role.MEMBER, access.run())]
+)
 async def upload_artifact(
     services: ServicesDep, run_id: str, path: str, request: Request
 ) -> ArtifactInfo:
@@ -66,7 +72,11 @@ async def upload_artifact(
     return await run_in_threadpool(services.artifacts.record, run_id, path, blob)
 
 
-@router.get("/runs/{run_id}/artifacts/{path:path}", response_class=StreamingResponse)
+@router.get(
+    "/runs/{run_id}/artifacts/{path:path}",
+    response_class=StreamingResponse,
+    dependencies=[require(Role.VIEWER, access.run())],
+)
 def download_artifact(services: ServicesDep, run_id: str, path: str) -> StreamingResponse:
     """The artifact's bytes; ``X-Werft-Digest`` carries the hash to check them against."""
     info = services.artifacts.get(run_id, path)

@@ -6,13 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from werft.governance import access
 from werft.governance.audit import AuditEvent, AuditVerification
-from werft.server.deps import ServicesDep
+from werft.governance.roles import Role
+from werft.server.deps import ServicesDep, require, require_any
 
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit")
+@router.get("/audit", dependencies=[require(Role.VIEWER, access.project("project", "query"))])
 def list_audit_events(
     services: ServicesDep,
     *,
@@ -36,7 +38,7 @@ def list_audit_events(
     )
 
 
-@router.get("/audit/verify")
+@router.get("/audit/verify", dependencies=[require_any(Role.VIEWER)])
 def verify_audit(services: ServicesDep) -> AuditVerification:
     """Walk the whole chain: ok, or the first changed, removed or reordered entry."""
     return services.audit.verify()

@@ -9,10 +9,12 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from werft.governance import access
+from werft.governance.roles import Role
 from werft.monitoring.entities import Kpi, Monitor, MonitorConfig, MonitorResult
 from werft.monitoring.report import render_html
 from werft.monitoring.schedule import parse_duration
-from werft.server.deps import ServicesDep
+from werft.server.deps import ServicesDep, require
 
 router = APIRouter(tags=["monitoring"])
 
@@ -45,7 +47,11 @@ class KpiCreate(_Body):
     time: datetime | None = None
 
 
-@router.post("/monitors", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/monitors",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[require(Role.MEMBER, access.deployment("deployment", "body"))],
+)
 def create_monitor(services: ServicesDep, body: MonitorCreate) -> Monitor:
     return services.monitors.create(
         body.name,
@@ -56,17 +62,20 @@ def create_monitor(services: ServicesDep, body: MonitorCreate) -> Monitor:
     )
 
 
-@router.get("/monitors")
+@router.get(
+    "/monitors",
+    dependencies=[require(Role.VIEWER, access.deployment("deployment", "query", optional=True))],
+)
 def list_monitors(services: ServicesDep, deployment: str | None = None) -> list[Monitor]:
     return services.monitors.list_monitors(deployment=deployment)
 
 
-@router.get("/monitors/{name}")
+@router.get("/monitors/{name}", dependencies=[require(Role.VIEWER, access.monitor())])
 def get_monitor(services: ServicesDep, name: str) -> Monitor:
     return services.monitors.get(name)
 
 
-@router.patch("/monitors/{name}")
+@router.patch("/monitors/{name}", dependencies=[require(Role.MEMBER, access.monitor())])
 def update_monitor(services: ServicesDep, name: str, body: MonitorUpdate) -> Monitor:
     return services.monitors.update(
         name,
@@ -76,19 +85,23 @@ def update_monitor(services: ServicesDep, name: str, body: MonitorUpdate) -> Mon
     )
 
 
-@router.delete("/monitors/{name}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/monitors/{name}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require(Role.MEMBER, access.monitor())],
+)
 def delete_monitor(services: ServicesDep, name: str) -> Response:
     services.monitors.delete(name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.post("/monitors/{name}/run")
+@router.post("/monitors/{name}/run", dependencies=[require(Role.MEMBER, access.monitor())])
 def run_monitor(services: ServicesDep, name: str, body: MonitorRun | None = None) -> MonitorResult:
     """Evaluate one window now (the worker does this on the monitor's schedule)."""
     return services.monitors.run(name, end=body.end if body else None)
 
 
-@router.get("/monitors/{name}/results")
+@router.get("/monitors/{name}/results", dependencies=[require(Role.VIEWER, access.monitor())])
 def monitor_results(
     services: ServicesDep,
     name: str,
@@ -104,6 +117,7 @@ def monitor_results(
     "/monitors/{name}/report",
     responses={200: {"content": {"application/json": {}, "text/html": {}}}},
     response_model=None,
+    dependencies=[require(Role.VIEWER, access.monitor())],
 )
 def monitor_report(
     services: ServicesDep,
@@ -119,13 +133,17 @@ def monitor_report(
     return report
 
 
-@router.post("/deployments/{name}/kpis", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/deployments/{name}/kpis",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[require(Role.MEMBER, access.deployment())],
+)
 def log_kpi(services: ServicesDep, name: str, body: KpiCreate) -> Kpi:
     """Record a business KPI value of the deployment's use case."""
     return services.kpis.log(name, body.name, body.value, body.time)
 
 
-@router.get("/deployments/{name}/kpis")
+@router.get("/deployments/{name}/kpis", dependencies=[require(Role.VIEWER, access.deployment())])
 def list_kpis(
     services: ServicesDep,
     name: str,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from werft.governance import access
+from werft.governance.roles import Role
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -12,7 +14,7 @@ from werft.registry.entities import (
     RegisteredModel,
     VersionStatus,
 )
-from werft.server.deps import ServicesDep
+from werft.server.deps import ServicesDep, require
 from werft.tracking.entities import Page
 
 router = APIRouter(tags=["registry"])
@@ -51,12 +53,19 @@ class AliasSet(_Body):
     actor: str = ""
 
 
-@router.post("/models", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/models",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[require(Role.MEMBER, access.project("project", "body"))],
+)
 def create_model(services: ServicesDep, body: ModelCreate) -> RegisteredModel:
     return services.registry.create_model(body.name, body.project, description=body.description)
 
 
-@router.get("/models")
+@router.get(
+    "/models",
+    dependencies=[require(Role.VIEWER, access.project("project", "query", optional=True))],
+)
 def list_models(
     services: ServicesDep,
     project: str | None = None,
@@ -66,18 +75,22 @@ def list_models(
     return services.registry.list_models(project=project, limit=limit, cursor=cursor)
 
 
-@router.get("/models/{name}")
+@router.get("/models/{name}", dependencies=[require(Role.VIEWER, access.model())])
 def get_model(services: ServicesDep, name: str) -> RegisteredModel:
     return services.registry.get_model(name)
 
 
-@router.post("/models/{name}/versions", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/models/{name}/versions",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[require(Role.MEMBER, access.model(), access.project("project", "body"))],
+)
 def create_version(services: ServicesDep, name: str, body: ModelVersionCreate) -> ModelVersion:
     """Register a logged package as the next version (the model is created on first use)."""
     return services.registry.create_version(name, **body.model_dump())
 
 
-@router.get("/models/{name}/versions")
+@router.get("/models/{name}/versions", dependencies=[require(Role.VIEWER, access.model())])
 def list_versions(
     services: ServicesDep,
     name: str,
@@ -87,47 +100,60 @@ def list_versions(
     return services.registry.list_versions(name, limit=limit, cursor=cursor)
 
 
-@router.get("/models/{name}/versions/{version}")
+@router.get(
+    "/models/{name}/versions/{version}", dependencies=[require(Role.VIEWER, access.model())]
+)
 def get_version(services: ServicesDep, name: str, version: int) -> ModelVersion:
     return services.registry.get_version(name, version)
 
 
-@router.patch("/models/{name}/versions/{version}")
+@router.patch(
+    "/models/{name}/versions/{version}", dependencies=[require(Role.APPROVER, access.model())]
+)
 def update_version(
     services: ServicesDep, name: str, version: int, body: VersionUpdate
 ) -> ModelVersion:
     return services.registry.set_status(name, version, body.status)
 
 
-@router.get("/models/{name}/versions/{version}/lineage")
+@router.get(
+    "/models/{name}/versions/{version}/lineage", dependencies=[require(Role.VIEWER, access.model())]
+)
 def lineage(services: ServicesDep, name: str, version: int) -> Lineage:
     """The run, params, metrics, input datasets (with hashes) and code behind a version."""
     return services.registry.lineage(name, version)
 
 
-@router.get("/models/{name}/aliases/{alias}")
+@router.get("/models/{name}/aliases/{alias}", dependencies=[require(Role.VIEWER, access.model())])
 def get_alias(services: ServicesDep, name: str, alias: str) -> ModelVersion:
     return services.registry.get_alias(name, alias)
 
 
-@router.put("/models/{name}/aliases/{alias}")
+@router.put("/models/{name}/aliases/{alias}", dependencies=[require(Role.APPROVER, access.model())])
 def set_alias(services: ServicesDep, name: str, alias: str, body: AliasSet) -> ModelVersion:
     """Point an alias at a version; the move is kept in the alias history."""
     return services.registry.set_alias(name, alias, body.version, actor=body.actor)
 
 
-@router.delete("/models/{name}/aliases/{alias}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/models/{name}/aliases/{alias}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[require(Role.APPROVER, access.model())],
+)
 def delete_alias(services: ServicesDep, name: str, alias: str, actor: str = "") -> Response:
     services.registry.delete_alias(name, alias, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/models/{name}/alias-history")
+@router.get("/models/{name}/alias-history", dependencies=[require(Role.VIEWER, access.model())])
 def alias_history(services: ServicesDep, name: str, alias: str | None = None) -> list[AliasEvent]:
     return services.registry.alias_history(name, alias)
 
 
-@router.get("/dataset-versions/{dataset_version_id}/model-versions")
+@router.get(
+    "/dataset-versions/{dataset_version_id}/model-versions",
+    dependencies=[require(Role.VIEWER, access.dataset_version())],
+)
 def trained_on(services: ServicesDep, dataset_version_id: str) -> list[ModelVersion]:
     """Reverse lineage: the model versions trained on a dataset version."""
     return services.registry.versions_trained_on(dataset_version_id)

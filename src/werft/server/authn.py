@@ -1,0 +1,54 @@
+"""Authentication: the bearer token of each request, when the server requires tokens.
+
+An ASGI middleware rather than a dependency, so the caller is known in the
+request's own context before anything runs: FastAPI runs sync endpoints and
+dependencies in a thread pool with a copy of that context, so services there
+read the right actor (:func:`werft.governance.actor.current_actor`) and
+principal. What a caller may do is decided per route (``werft.server.deps``).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from werft.errors import UnauthenticatedError, WerftError
+from werft.governance.roles import authenticated_as
+from werft.server.problems import for_error
+from werft.services import Services
+
+MALFORMED = "send the token as `Authorization: Bearer <token>`"
+
+
+class Authentication:
+    """Turns ``Authorization: Bearer <token>`` into the request's principal and actor.
+
+    With auth off (``app.state.auth`` false) it does nothing, and a token is
+    ignored. With auth on, a request without the header goes on
+    unauthenticated — only routes declared public answer it — and a bad,
+    revoked or expired token is refused here with 401.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not getattr(scope["app"].state, "auth", False):
+            await self.app(scope, receive, send)
+            return
+        header = Headers(scope=scope).get("authorization")
+        if header is None:
+            await self.app(scope, receive, send)
+            return
+        scheme, _, token = header.partition(" ")
+        services: Services = scope["app"].state.services
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise UnauthenticatedError(MALFORMED)
+            principal = await run_in_threadpool(services.users.authenticate, token.strip())
+        except WerftError as exc:
+            await for_error(exc)(scope, receive, send)
+            return
+        with authenticated_as(principal):
+            await self.app(scope, receive, send)
