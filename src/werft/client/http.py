@@ -22,6 +22,7 @@ import orjson
 from werft import __version__
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
+from werft.governance.actor import ACTOR_HEADER, current_actor
 from werft.governance.audit import AuditEvent, AuditVerification
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
@@ -112,8 +113,10 @@ class WerftClient:
     # --- plumbing -------------------------------------------------------------------
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        # Who acts: the server records it when auth is off; with auth on the token decides.
+        headers = {ACTOR_HEADER: quote(current_actor(), safe=""), **kwargs.pop("headers", {})}
         try:
-            response = self._http.request(method, API + path, **kwargs)
+            response = self._http.request(method, API + path, headers=headers, **kwargs)
         except httpx.TransportError as exc:
             raise UnavailableError(
                 f"werft server at {self.url} is unreachable ({exc.__class__.__name__}: {exc}); "

@@ -13,6 +13,9 @@ import getpass
 from collections.abc import Iterator
 from contextvars import ContextVar
 
+ACTOR_HEADER = "x-werft-actor"
+"""The header the HTTP client names its user in; the server trusts it only while auth is off."""
+
 _actor: ContextVar[str | None] = ContextVar("werft_actor", default=None)
 
 

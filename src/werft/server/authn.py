@@ -9,11 +9,14 @@ principal. What a caller may do is decided per route (``werft.server.deps``).
 
 from __future__ import annotations
 
+from urllib.parse import unquote
+
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from werft.errors import UnauthenticatedError, WerftError
+from werft.governance.actor import ACTOR_HEADER, acting_as
 from werft.governance.roles import authenticated_as
 from werft.server.problems import for_error
 from werft.services import Services
@@ -24,17 +27,28 @@ MALFORMED = "send the token as `Authorization: Bearer <token>`"
 class Authentication:
     """Turns ``Authorization: Bearer <token>`` into the request's principal and actor.
 
-    With auth off (``app.state.auth`` false) it does nothing, and a token is
-    ignored. With auth on, a request without the header goes on
-    unauthenticated — only routes declared public answer it — and a bad,
-    revoked or expired token is refused here with 401.
+    With auth off (``app.state.auth`` false) a token is ignored and the
+    client's ``X-Werft-Actor`` header, if any, names the actor (everything is
+    trusted then anyway); with auth on that header is ignored, and a request
+    without an Authorization header goes on unauthenticated (only routes
+    declared public answer it), while a bad, revoked or expired token is
+    refused here with 401.
     """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not getattr(scope["app"].state, "auth", False):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if not getattr(scope["app"].state, "auth", False):
+            # Without auth every caller is trusted anyway: record the name the client gives.
+            claimed = Headers(scope=scope).get(ACTOR_HEADER)
+            if claimed:
+                with acting_as(unquote(claimed)[:100]):
+                    await self.app(scope, receive, send)
+                return
             await self.app(scope, receive, send)
             return
         header = Headers(scope=scope).get("authorization")
