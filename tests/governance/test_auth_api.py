@@ -286,3 +286,22 @@ def test_an_undeclared_route_is_refused_when_auth_is_on(world: World, live_serve
         live_server.app.router.routes[:] = [
             r for r in live_server.app.router.routes if getattr(r, "endpoint", None) is not sneaky
         ]
+
+
+def test_with_auth_the_token_names_the_actor_not_the_client(world: World) -> None:
+    def claiming(who: str) -> dict[str, str]:
+        return {"authorization": f"Bearer {world.tokens[who]}", "x-werft-actor": "someone-else"}
+
+    run = world.http.post("/projects/churn/runs", json={"user": "ceo"}, headers=claiming("member"))
+    assert run.status_code == 201, run.text
+    assert run.json()["user"] == "member"
+    moved = world.http.put(
+        f"/models/{MODEL}/aliases/staging",
+        json={"version": 1, "actor": "ceo"},
+        headers=claiming("approver"),
+    )
+    assert moved.status_code == 200, moved.text
+    history = world.services.registry.alias_history(MODEL, "staging")
+    assert [event.actor for event in history] == ["approver"]
+    audited = AuditLog(world.services.db).list_events(action="alias.moved")
+    assert [event.actor for event in audited] == ["approver"]

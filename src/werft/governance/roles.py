@@ -18,7 +18,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from werft.errors import InvalidInputError, PermissionDeniedError, UnauthenticatedError
-from werft.governance.actor import acting_as
+from werft.governance.actor import acting_as, current_actor
 
 
 class Role(StrEnum):
@@ -116,6 +116,18 @@ _principal: ContextVar[Principal | None] = ContextVar("werft_principal", default
 def current_principal() -> Principal | None:
     """The caller authenticated for this request, or None (local mode, auth off)."""
     return _principal.get()
+
+
+def trusted_name(claimed: str = "") -> str:
+    """The name to record for an action: the signed-in user's, whatever a client claims.
+
+    Without an authenticated caller (auth off, local mode) the claimed name
+    is taken, else the acting user (:func:`~werft.governance.actor.current_actor`).
+    """
+    principal = _principal.get()
+    if principal is not None:
+        return principal.user
+    return claimed or current_actor()
 
 
 def require_principal() -> Principal:
