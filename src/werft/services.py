@@ -9,7 +9,9 @@ from typing import Any
 from werft.config import Settings
 from werft.deploy.deployments import DeploymentService
 from werft.governance.access import AccessControl
+from werft.governance.approvals import PromotionService, authenticated_admin
 from werft.governance.audit import AuditLog
+from werft.governance.card import ModelCards
 from werft.governance.users import UserService
 from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService
@@ -45,6 +47,8 @@ class Services:
     audit: AuditLog
     users: UserService
     access: AccessControl
+    promotions: PromotionService
+    cards: ModelCards
 
     def close(self) -> None:
         """Release database connections."""
@@ -108,4 +112,8 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         audit=AuditLog(db, clock=clock),
         users=UserService(db, clock=clock),
         access=AccessControl(db),
+        promotions=PromotionService(
+            db, registry=registry, clock=clock, is_admin=authenticated_admin
+        ),
+        cards=ModelCards(db, registry=registry, clock=clock),
     )

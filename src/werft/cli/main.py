@@ -10,7 +10,9 @@ import typer
 from werft import __version__
 from werft.cli import (
     alerts,
+    approvals,
     audit,
+    card,
     context,
     drift,
     login,
@@ -75,6 +77,12 @@ app.add_typer(monitor.kpi_app, name="kpi")
 app.add_typer(alerts.app, name="alerts")
 app.add_typer(audit.app, name="audit")
 app.command("worker")(system.worker)
+app.command("promote")(approvals.promote)
+app.command("approve")(approvals.approve)
+app.command("reject")(approvals.reject)
+app.add_typer(approvals.app, name="approvals")
+app.command("rollback")(approvals.rollback)
+app.command("card")(card.card)
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.command("login")(login.login)

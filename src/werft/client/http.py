@@ -23,7 +23,9 @@ from werft import __version__
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
 from werft.governance.actor import ACTOR_HEADER, current_actor
+from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.card import ModelCard
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
@@ -381,6 +383,52 @@ class WerftClient:
         params = {"alias": alias} if alias else {}
         data = self._json("GET", f"/models/{_q(name)}/alias-history", params=params)
         return [AliasEvent.model_validate(item) for item in data]
+
+    # --- promotion and approvals -----------------------------------------------------
+
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str,
+        *,
+        reason: str = "",
+        override_reason: str | None = None,
+    ) -> PromotionResult:
+        body = {"alias": alias, "reason": reason, "override_reason": override_reason}
+        data = self._json("POST", f"/models/{_q(name)}/versions/{int(version)}/promote", body)
+        return PromotionResult.model_validate(data)
+
+    def list_approvals(
+        self, *, status: str | None = None, model: str | None = None
+    ) -> list[Approval]:
+        params = {k: v for k, v in (("status", status), ("model", model)) if v is not None}
+        data = self._json("GET", "/approvals", params=params)
+        return [Approval.model_validate(item) for item in data]
+
+    def get_approval(self, approval_id: int) -> Approval:
+        return Approval.model_validate(self._json("GET", f"/approvals/{int(approval_id)}"))
+
+    def _decide(self, approval_id: int, action: str, comment: str) -> Approval:
+        data = self._json("POST", f"/approvals/{int(approval_id)}/{action}", {"comment": comment})
+        return Approval.model_validate(data)
+
+    def approve(self, approval_id: int, *, comment: str = "") -> Approval:
+        return self._decide(approval_id, "approve", comment)
+
+    def reject(self, approval_id: int, *, comment: str) -> Approval:
+        return self._decide(approval_id, "reject", comment)
+
+    def cancel_approval(self, approval_id: int, *, comment: str = "") -> Approval:
+        return self._decide(approval_id, "cancel", comment)
+
+    def rollback(self, name: str, alias: str) -> ModelVersion:
+        data = self._json("POST", f"/models/{_q(name)}/aliases/{_q(alias)}/rollback")
+        return ModelVersion.model_validate(data)
+
+    def model_card(self, name: str, version: int) -> ModelCard:
+        url = f"/models/{_q(name)}/versions/{int(version)}/card"
+        return ModelCard.model_validate(self._json("GET", url, params={"format": "json"}))
 
     def model_lineage(self, name: str, version: int) -> Lineage:
         data = self._json("GET", f"/models/{_q(name)}/versions/{int(version)}/lineage")

@@ -70,6 +70,25 @@ def test_payload(channel: str, at: datetime) -> dict[str, Any]:
     }
 
 
+def notice_payload(
+    *, title: str, message: str, facts: list[tuple[str, str]], hint: str, at: datetime
+) -> dict[str, Any]:
+    """A payload for a message that is not about an alert (an approval request, say).
+
+    Every channel format renders it: the title, the message, the labelled
+    facts and the hint are given rather than derived from an alert rule.
+    """
+    return {
+        "status": "notice",
+        "title": title,
+        "message": message,
+        "facts": [[label, value] for label, value in facts],
+        "hint": hint,
+        "severity": "info",
+        "sent_at": at.isoformat(),
+    }
+
+
 def format_value(value: Any) -> str:
     """A number as people read it: ``0.42``, ``1.2e-05``, ``missing``."""
     if value is None:
@@ -83,6 +102,8 @@ def title(payload: dict[str, Any]) -> str:
     """``[FIRING] churn-drift on churn-prod (critical)``."""
     if payload["status"] == "test":
         return f"[TEST] werft alert channel '{payload.get('channel', '')}'"
+    if payload["status"] == "notice":
+        return str(payload["title"])
     rule = payload["rule"]
     return (
         f"[{payload['status'].upper()}] {rule['name']} on {payload['monitor']} ({rule['severity']})"
@@ -90,6 +111,8 @@ def title(payload: dict[str, Any]) -> str:
 
 
 def _hint(payload: dict[str, Any]) -> str:
+    if payload["status"] == "notice":
+        return str(payload.get("hint") or "")
     if payload["status"] == "test":
         return "See alerts with: werft alerts list"
     return f"See it with: werft alerts list --rule {payload['rule']['name']}"
@@ -99,6 +122,8 @@ def facts(payload: dict[str, Any]) -> list[tuple[str, str]]:
     """The labelled lines every format shows."""
     if payload["status"] == "test":
         return [("Sent", str(payload.get("started_at") or ""))]
+    if payload["status"] == "notice":
+        return [(str(label), str(value)) for label, value in payload.get("facts") or []]
     rule = payload["rule"]
     values = payload.get("values") or {}
     rows = [
@@ -123,6 +148,8 @@ def _for_text(seconds: int) -> str:
 def _colour(payload: dict[str, Any]) -> str:
     if payload["status"] == "test":
         return _TEST_COLOUR
+    if payload["status"] == "notice":
+        return _COLOURS["info"]
     if payload["status"] == "resolved":
         return _RESOLVED_COLOUR
     return _COLOURS.get(str(payload["severity"]), _COLOURS["warning"])
@@ -131,10 +158,10 @@ def _colour(payload: dict[str, Any]) -> str:
 def email(payload: dict[str, Any]) -> tuple[str, str]:
     """Subject and plain-text body of the e-mail."""
     lines = [title(payload), ""]
-    width = max(len(label) for label, _ in facts(payload)) + 2
+    width = max((len(label) for label, _ in facts(payload)), default=0) + 2
     lines += [f"{label + ':':<{width}}{value}" for label, value in facts(payload)]
-    description = payload["rule"].get("description") or ""
-    if payload["status"] == "test":
+    description = (payload.get("rule") or {}).get("description") or ""
+    if payload["status"] in ("test", "notice"):
         lines += ["", payload["message"]]
     elif description:
         lines += ["", description]

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, UnavailableError
 from werft.governance import audit
 from werft.governance.actor import current_actor
+from werft.governance.policy import check_direct_move
 from werft.registry._rows import get_model_row, get_version_row, model_entity, version_entities
+from werft.registry.aliases import move_alias
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -279,7 +281,13 @@ class ModelRegistry:
             return version_entities(session, model, [row])[0]
 
     def set_alias(self, name: str, alias: str, version: int, *, actor: str = "") -> ModelVersion:
-        """Point ``alias`` at ``version`` (the deployment act); the move is recorded."""
+        """Point ``alias`` at ``version`` (the deployment act); the move is recorded.
+
+        An alias the project's use case gives a policy cannot be moved around
+        it: an ``approval`` alias moves only through ``werft promote``, an
+        ``automatic`` one only onto a version whose gate passed
+        (:func:`werft.governance.policy.check_direct_move`).
+        """
         check_alias(alias)
         with self._db.session() as session:
             model = get_model_row(session, name, lock=True)
@@ -288,28 +296,11 @@ class ModelRegistry:
                 raise ConflictError(
                     f"version {version} of {name!r} is {target.status}; an alias cannot point at it"
                 )
-            link = session.get(AliasRow, (model.id, alias))
-            previous = None
+            check_direct_move(session, model, alias, target)
             now = self._clock()
-            if link is None:
-                session.add(
-                    AliasRow(model_id=model.id, alias=alias, version_id=target.id, updated_at=now)
-                )
-            else:
-                old = session.get(ModelVersionRow, link.version_id)
-                previous = old.version if old else None
-                link.version_id, link.updated_at = target.id, now
-            session.add(
-                AliasEventRow(
-                    model_id=model.id,
-                    alias=alias,
-                    from_version=previous,
-                    to_version=version,
-                    actor=actor or current_actor(),
-                    at=now,
-                )
+            previous = move_alias(
+                session, model, alias, target, actor=actor or current_actor(), at=now
             )
-            session.flush()
             audit.append(
                 session,
                 "alias.moved",

@@ -9,7 +9,9 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.card import ModelCard
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
@@ -204,6 +206,43 @@ class LocalBackend:
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         return self.services.registry.alias_history(name, alias)
+
+    # promotion and approvals
+    def promote(
+        self,
+        name: str,
+        version: int,
+        alias: str,
+        *,
+        reason: str = "",
+        override_reason: str | None = None,
+    ) -> PromotionResult:
+        return self.services.promotions.promote(
+            name, version, alias, reason=reason, override_reason=override_reason
+        )
+
+    def list_approvals(
+        self, *, status: str | None = None, model: str | None = None
+    ) -> list[Approval]:
+        return self.services.promotions.list_requests(status=status, model=model)
+
+    def get_approval(self, approval_id: int) -> Approval:
+        return self.services.promotions.get(approval_id)
+
+    def approve(self, approval_id: int, *, comment: str = "") -> Approval:
+        return self.services.promotions.approve(approval_id, comment=comment)
+
+    def reject(self, approval_id: int, *, comment: str) -> Approval:
+        return self.services.promotions.reject(approval_id, comment=comment)
+
+    def cancel_approval(self, approval_id: int, *, comment: str = "") -> Approval:
+        return self.services.promotions.cancel(approval_id, comment=comment)
+
+    def rollback(self, name: str, alias: str) -> ModelVersion:
+        return self.services.promotions.rollback(name, alias)
+
+    def model_card(self, name: str, version: int) -> ModelCard:
+        return self.services.cards.build(name, version)
 
     def model_lineage(self, name: str, version: int) -> Lineage:
         return self.services.registry.lineage(name, version)

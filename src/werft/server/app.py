@@ -12,6 +12,7 @@ from werft.config import Settings
 from werft.server import metrics, problems
 from werft.server.api import (
     alerts,
+    approvals,
     artifacts,
     audit,
     deployments,
@@ -99,6 +100,7 @@ def create_app(
         alerts,
         audit,
         users,
+        approvals,
     ):
         api.include_router(module.router)
     app.include_router(api)

@@ -1,0 +1,185 @@
+"""A use case's release policy: how each alias may move, and what the gate must say first.
+
+The use case (``werft.yaml``, synced into ``use_cases.spec``) names a policy
+per alias — ``{"production": "approval", "staging": "automatic"}``:
+
+- ``automatic``: the alias moves as soon as someone promotes a version whose
+  newest gate report passed;
+- ``approval``: promoting creates an approval request; the alias moves when
+  someone other than the requester approves it. Any value other than
+  ``automatic`` is read as ``approval`` — an unknown word must never loosen
+  the rule.
+
+An alias no policy names keeps working as it always has: a direct move
+(``werft models alias set``) needs no gate. A direct move of a policy-covered
+alias is checked here, so no edge can bypass the use case: ``approval``
+aliases move only through ``werft promote``, ``automatic`` ones only onto a
+version whose gate passed.
+
+The spec is read defensively (missing keys, wrong types): this module never
+fails on a use case, it only decides less.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from werft.errors import ConflictError
+from werft.store.models import (
+    GateReportRow,
+    ModelVersionRow,
+    ProjectRow,
+    RegisteredModelRow,
+    UseCaseRow,
+)
+
+
+class Policy(StrEnum):
+    """How an alias may move."""
+
+    AUTOMATIC = "automatic"
+    APPROVAL = "approval"
+
+
+class StoredUseCase(BaseModel):
+    """The parts of a synced use case that promotion, approvals and model cards read."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str = ""
+    name: str = ""
+    business_goal: str = ""
+    owner: str = ""
+    risk_class: str = ""
+    intended_use: str = ""
+    kpis: list[dict[str, Any]] = Field(default_factory=list)
+    acceptance: list[dict[str, Any]] = Field(default_factory=list)
+    approvers: list[str] = Field(default_factory=list)
+    policy: dict[str, str] = Field(default_factory=dict)
+    notify: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_spec(cls, spec: Mapping[str, Any] | None) -> StoredUseCase:
+        """Read a stored spec (the ``werft.yaml`` keys, optionally under ``use_case``)."""
+        data: Mapping[str, Any] = spec if isinstance(spec, Mapping) else {}
+        nested = data.get("use_case")
+        if isinstance(nested, Mapping):
+            data = nested
+        return cls(
+            key=_text(data.get("key")),
+            name=_text(data.get("name")),
+            business_goal=_text(data.get("business_goal")),
+            owner=_text(data.get("owner")),
+            risk_class=_text(data.get("risk_class")).lower(),
+            intended_use=_text(data.get("intended_use")),
+            kpis=_records(data.get("kpis")),
+            acceptance=_records(data.get("acceptance")),
+            approvers=_names(data.get("approvers")),
+            policy={
+                str(alias): _text(value).lower()
+                for alias, value in _mapping(data.get("policy")).items()
+                if _text(value)
+            },
+            notify=_names(data.get("notify")),
+        )
+
+    def policy_for(self, alias: str) -> Policy | None:
+        """The alias's policy; ``None`` when the use case does not name the alias."""
+        word = self.policy.get(alias)
+        if word is None:
+            return None
+        return Policy.AUTOMATIC if word == Policy.AUTOMATIC.value else Policy.APPROVAL
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _names(value: Any) -> list[str]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        return []
+    return [item.strip() for item in value if isinstance(item, str) and item.strip()]
+
+
+def _records(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list | tuple):
+        return []
+    return [dict(item) for item in value if isinstance(item, Mapping)]
+
+
+def load_use_case(session: Session, project_id: str) -> StoredUseCase | None:
+    """The project's synced use case, or ``None`` when it has none."""
+    row = session.get(UseCaseRow, project_id)
+    return StoredUseCase.from_spec(row.spec) if row is not None else None
+
+
+def project_key(session: Session, model: RegisteredModelRow) -> str:
+    """The key of the project a model belongs to."""
+    return session.scalar(select(ProjectRow.key).where(ProjectRow.id == model.project_id)) or ""
+
+
+def latest_gate(session: Session, version_id: str) -> GateReportRow | None:
+    """The newest gate report of a model version (what ``werft check`` last found)."""
+    return session.scalars(
+        select(GateReportRow)
+        .where(GateReportRow.model_version_id == version_id)
+        .order_by(GateReportRow.id.desc())
+        .limit(1)
+    ).first()
+
+
+def gate_problem(model: str, version: int, gate: GateReportRow | None) -> str:
+    """Why the gate blocks a promotion ("" when it passed)."""
+    if gate is None:
+        return (
+            f"version {version} of {model!r} has no gate report; run "
+            f"`werft check {model} {version} --data EVALUATION_DATA` first"
+        )
+    if not gate.passed:
+        return (
+            f"the newest gate report (#{gate.id}) of version {version} of {model!r} failed; "
+            f"see it with `werft check`, fix the model or the data and check again"
+        )
+    return ""
+
+
+def check_direct_move(
+    session: Session, model: RegisteredModelRow, alias: str, target: ModelVersionRow
+) -> None:
+    """Refuse a direct alias move that the use case's policy does not allow.
+
+    Called by :meth:`werft.registry.service.ModelRegistry.set_alias` inside its
+    transaction, with the model row locked.
+
+    Raises:
+        ConflictError: The alias needs an approval (use ``werft promote``), or
+            it is ``automatic`` and the version's gate did not pass.
+    """
+    use_case = load_use_case(session, model.project_id)
+    policy = use_case.policy_for(alias) if use_case is not None else None
+    if policy is None:
+        return
+    if policy is Policy.APPROVAL:
+        raise ConflictError(
+            f"alias {alias!r} of {model.name!r} moves only with an approval (the use case's "
+            f"policy); request one with `werft promote {model.name} {target.version} "
+            f"--to {alias}`"
+        )
+    problem = gate_problem(model.name, target.version, latest_gate(session, target.id))
+    if problem:
+        raise ConflictError(
+            f"alias {alias!r} moves automatically only onto a version whose gate passed: "
+            f"{problem} (an admin may override with `werft promote --override-reason`)"
+        )
