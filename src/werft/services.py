@@ -12,6 +12,7 @@ from werft.governance.access import AccessControl
 from werft.governance.approvals import PromotionService, authenticated_admin
 from werft.governance.audit import AuditLog
 from werft.governance.card import ModelCards
+from werft.governance.usecases import UseCaseService
 from werft.governance.users import UserService
 from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService
@@ -35,6 +36,7 @@ class Services:
     db: Database
     store: ArtifactStore
     projects: ProjectService
+    use_cases: UseCaseService
     runs: RunService
     artifacts: ArtifactService
     datasets: DatasetService
@@ -98,6 +100,7 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         db=db,
         store=store,
         projects=ProjectService(db, clock=clock),
+        use_cases=UseCaseService(db, clock=clock),
         runs=RunService(db, clock=clock),
         artifacts=ArtifactService(db, store, clock=clock),
         datasets=datasets,

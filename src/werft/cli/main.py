@@ -23,6 +23,7 @@ from werft.cli import (
     runs,
     serve,
     system,
+    usecase,
     users,
 )
 
@@ -72,6 +73,9 @@ app.add_typer(system.db_app, name="db")
 app.command("config")(system.config)
 app.command("gc")(system.gc)
 app.command("drift")(drift.drift)
+app.command("init")(usecase.init)
+app.command("validate")(usecase.validate)
+app.add_typer(usecase.app, name="usecase")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(monitor.kpi_app, name="kpi")
 app.add_typer(alerts.app, name="alerts")

@@ -27,6 +27,7 @@ from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
 from werft.governance.card import ModelCard
 from werft.governance.roles import Role
+from werft.governance.usecases import SyncedUseCase, UseCase, UseCaseSync
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
     Alert,
@@ -437,6 +438,17 @@ class WerftClient:
     def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
         data = self._json("GET", f"/dataset-versions/{_q(dataset_version_id)}/model-versions")
         return [ModelVersion.model_validate(item) for item in data]
+
+    # --- use cases and gates ----------------------------------------------------------
+
+    def sync_use_case(self, spec: UseCase, *, digest: str | None = None) -> UseCaseSync:
+        params = {"digest": digest} if digest else {}
+        url = f"/projects/{_q(spec.key)}/use-case"
+        data = self._json("PUT", url, spec.model_dump(mode="json"), params=params)
+        return UseCaseSync.model_validate(data)
+
+    def get_use_case(self, project: str) -> SyncedUseCase:
+        return SyncedUseCase.model_validate(self._json("GET", f"/projects/{_q(project)}/use-case"))
 
     # --- deployments ------------------------------------------------------------------
 

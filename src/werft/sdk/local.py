@@ -13,6 +13,7 @@ from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
 from werft.governance.card import ModelCard
 from werft.governance.roles import Role
+from werft.governance.usecases import SyncedUseCase, UseCase, UseCaseSync
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
     Alert,
@@ -249,6 +250,13 @@ class LocalBackend:
 
     def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
         return self.services.registry.versions_trained_on(dataset_version_id)
+
+    # use cases and gates
+    def sync_use_case(self, spec: UseCase, *, digest: str | None = None) -> UseCaseSync:
+        return self.services.use_cases.sync(spec, digest)
+
+    def get_use_case(self, project: str) -> SyncedUseCase:
+        return self.services.use_cases.get_synced(project)
 
     # deployments
     def register_replica(self, deployment: str, **fields: Any) -> Deployment:

@@ -21,6 +21,7 @@ from werft.server.api import (
     registry,
     runs,
     system,
+    usecases,
     users,
 )
 from werft.server.authn import Authentication
@@ -99,6 +100,7 @@ def create_app(
         monitors,
         alerts,
         audit,
+        usecases,
         users,
         approvals,
     ):
