@@ -8,6 +8,7 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.deployments import DeploymentService
+from werft.gates.service import GateService
 from werft.governance.access import AccessControl
 from werft.governance.approvals import PromotionService, authenticated_admin
 from werft.governance.audit import AuditLog
@@ -42,6 +43,7 @@ class Services:
     datasets: DatasetService
     gc: GarbageCollector
     registry: ModelRegistry
+    gates: GateService
     deployments: DeploymentService
     kpis: KpiService
     monitors: MonitorService
@@ -109,6 +111,7 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
         ),
         registry=registry,
         deployments=deployments,
+        gates=GateService(db, clock=clock),
         kpis=kpis,
         monitors=monitors,
         alerts=alerts,

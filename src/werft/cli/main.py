@@ -15,6 +15,7 @@ from werft.cli import (
     card,
     context,
     drift,
+    gates,
     login,
     models,
     monitor,
@@ -76,6 +77,8 @@ app.command("drift")(drift.drift)
 app.command("init")(usecase.init)
 app.command("validate")(usecase.validate)
 app.add_typer(usecase.app, name="usecase")
+app.command("check")(gates.check)
+app.add_typer(gates.ci_app, name="ci")
 app.add_typer(monitor.app, name="monitor")
 app.add_typer(monitor.kpi_app, name="kpi")
 app.add_typer(alerts.app, name="alerts")

@@ -22,6 +22,7 @@ import orjson
 from werft import __version__
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.errors import ERROR_KINDS, IntegrityError, UnavailableError, WerftError
+from werft.gates.entities import GateEvaluation, GateReport
 from werft.governance.actor import ACTOR_HEADER, current_actor
 from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
@@ -449,6 +450,17 @@ class WerftClient:
 
     def get_use_case(self, project: str) -> SyncedUseCase:
         return SyncedUseCase.model_validate(self._json("GET", f"/projects/{_q(project)}/use-case"))
+
+    def record_gate_report(self, name: str, version: int, evaluation: GateEvaluation) -> GateReport:
+        check_model_name(name)
+        url = f"/models/{_q(name)}/versions/{int(version)}/gate-reports"
+        return GateReport.model_validate(
+            self._json("POST", url, evaluation.model_dump(mode="json"))
+        )
+
+    def list_gate_reports(self, name: str, version: int) -> list[GateReport]:
+        url = f"/models/{_q(name)}/versions/{int(version)}/gate-reports"
+        return [GateReport.model_validate(item) for item in self._json("GET", url)]
 
     # --- deployments ------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.gates.entities import GateEvaluation, GateReport
 from werft.governance.actor import set_actor
 from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
@@ -149,6 +150,10 @@ class Backend(Protocol):
 
     def sync_use_case(self, spec: UseCase, *, digest: str | None = None) -> UseCaseSync: ...
     def get_use_case(self, project: str) -> SyncedUseCase: ...
+    def record_gate_report(
+        self, name: str, version: int, evaluation: GateEvaluation
+    ) -> GateReport: ...
+    def list_gate_reports(self, name: str, version: int) -> list[GateReport]: ...
 
     def register_replica(self, deployment: str, **fields: Any) -> Deployment: ...
     def heartbeat(

@@ -9,6 +9,7 @@ from typing import Any
 
 from werft.config import Settings
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
+from werft.gates.entities import GateEvaluation, GateReport
 from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit import AuditEvent, AuditVerification
 from werft.governance.card import ModelCard
@@ -257,6 +258,12 @@ class LocalBackend:
 
     def get_use_case(self, project: str) -> SyncedUseCase:
         return self.services.use_cases.get_synced(project)
+
+    def record_gate_report(self, name: str, version: int, evaluation: GateEvaluation) -> GateReport:
+        return self.services.gates.record(name, version, evaluation)
+
+    def list_gate_reports(self, name: str, version: int) -> list[GateReport]:
+        return self.services.gates.list_reports(name, version)
 
     # deployments
     def register_replica(self, deployment: str, **fields: Any) -> Deployment:

@@ -1,0 +1,1 @@
+"""werft.gates: the CI quality gates - data and model checks, reports on versions, JUnit, CI."""
