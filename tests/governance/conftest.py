@@ -17,6 +17,8 @@ from werft.tracking.entities import Metric
 
 MODEL = "churn-classifier"
 
+USE_CASE_DIGEST = "sha256:" + "ef" * 32
+
 
 @dataclass
 class Release:
@@ -92,7 +94,12 @@ class Release:
                 model_version_id=version_id,
                 passed=passed,
                 data_digest="sha256:" + "cd" * 32,
-                report={"rows": 500, "checks": checks, "version_status": "validated"},
+                report={
+                    "rows": 500,
+                    "checks": checks,
+                    "version_status": "validated",
+                    "use_case_digest": USE_CASE_DIGEST,  # the werft.yaml use_case() stores
+                },
                 created_at=utcnow(),
                 created_by="ci",
             )
@@ -130,7 +137,7 @@ class Release:
                     UseCaseRow(
                         project_id=project.id,
                         spec=spec,
-                        digest="sha256:" + "ef" * 32,
+                        digest=USE_CASE_DIGEST,
                         updated_at=utcnow(),
                         updated_by="anna",
                     )

@@ -21,6 +21,7 @@ from werft.governance.approvals import PromotionService
 from werft.governance.audit import AuditLog
 from werft.registry.entities import VersionStatus
 from werft.services import Services
+from werft.store.models import GateReportRow
 
 from .conftest import MODEL, Release
 
@@ -73,6 +74,21 @@ def test_a_missing_or_failed_gate_blocks_promotion(
     assert "werft check" in caught.value.message and "--override-reason" in caught.value.message
     with pytest.raises(NotFoundError):
         services.registry.get_alias(MODEL, "staging")
+
+
+def test_a_gate_run_against_another_werft_yaml_does_not_release(
+    services: Services, release: Release
+) -> None:
+    release.use_case(policy={"staging": "automatic"})
+    version = release.version()
+    with services.db.session() as session:  # as if `werft check --use-case loosened.yaml`
+        gate = session.get(GateReportRow, release.gate(version, passed=True))
+        assert gate is not None
+        gate.report = {**gate.report, "use_case_digest": "sha256:" + "00" * 32}
+    with pytest.raises(ConflictError, match=r"another werft\.yaml"):
+        services.promotions.promote(MODEL, version, "staging")
+    release.gate(version, passed=True)  # checked again against the synced use case
+    assert services.promotions.promote(MODEL, version, "staging").moved
 
 
 def test_only_the_newest_gate_report_counts(services: Services, release: Release) -> None:

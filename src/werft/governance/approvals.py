@@ -41,6 +41,7 @@ from werft.governance.policy import (
     latest_gate,
     load_use_case,
     project_key,
+    synced_digest,
 )
 from werft.governance.roles import Role, current_principal
 from werft.registry._rows import get_model_row, get_version_row, version_entities
@@ -186,7 +187,9 @@ class PromotionService:
     ) -> tuple[int | None, bool]:
         """The gate report the promotion rests on, and whether an override let it through."""
         gate = latest_gate(session, target.id)
-        problem = gate_problem(model.name, target.version, gate)
+        problem = gate_problem(
+            model.name, target.version, gate, use_case_digest=synced_digest(session, model)
+        )
         if not problem:
             return (gate.id if gate else None), False
         project = project_key(session, model)
@@ -235,7 +238,12 @@ class PromotionService:
             use_case = self._decidable(session, request, model, actor, "approve")
             _check_open(model, target)
             if not request.override_reason:
-                problem = gate_problem(model.name, target.version, latest_gate(session, target.id))
+                problem = gate_problem(
+                    model.name,
+                    target.version,
+                    latest_gate(session, target.id),
+                    use_case_digest=synced_digest(session, model),
+                )
                 if problem:
                     raise ConflictError(
                         f"approval request #{request.id} cannot be approved now: {problem}"

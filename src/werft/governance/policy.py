@@ -140,8 +140,21 @@ def latest_gate(session: Session, version_id: str) -> GateReportRow | None:
     ).first()
 
 
-def gate_problem(model: str, version: int, gate: GateReportRow | None) -> str:
-    """Why the gate blocks a promotion ("" when it passed)."""
+def synced_digest(session: Session, model: RegisteredModelRow) -> str | None:
+    """The digest of the werft.yaml synced for the model's project, if any."""
+    row = session.get(UseCaseRow, model.project_id)
+    return row.digest if row is not None else None
+
+
+def gate_problem(
+    model: str, version: int, gate: GateReportRow | None, *, use_case_digest: str | None = None
+) -> str:
+    """Why the gate blocks a promotion ("" when it passed).
+
+    A passed gate only counts if it applied the use case the project has
+    synced (``use_case_digest``): a gate run against a loosened local copy of
+    werft.yaml does not release a model.
+    """
     if gate is None:
         return (
             f"version {version} of {model!r} has no gate report; run "
@@ -151,6 +164,14 @@ def gate_problem(model: str, version: int, gate: GateReportRow | None) -> str:
         return (
             f"the newest gate report (#{gate.id}) of version {version} of {model!r} failed; "
             f"see it with `werft check`, fix the model or the data and check again"
+        )
+    applied = gate.report.get("use_case_digest")
+    if use_case_digest is not None and applied != use_case_digest:
+        return (
+            f"the newest gate report (#{gate.id}) of version {version} of {model!r} applied "
+            f"another werft.yaml ({applied or 'none'}) than the one synced for the project "
+            f"({use_case_digest}); run `werft check {model} {version} --data ...` again "
+            "with the synced use case"
         )
     return ""
 
@@ -177,7 +198,12 @@ def check_direct_move(
             f"policy); request one with `werft promote {model.name} {target.version} "
             f"--to {alias}`"
         )
-    problem = gate_problem(model.name, target.version, latest_gate(session, target.id))
+    problem = gate_problem(
+        model.name,
+        target.version,
+        latest_gate(session, target.id),
+        use_case_digest=synced_digest(session, model),
+    )
     if problem:
         raise ConflictError(
             f"alias {alias!r} moves automatically only onto a version whose gate passed: "
