@@ -40,7 +40,7 @@ from werft.governance.usecases.spec import DataChecks
 from werft.monitoring.drift import drift_from_histograms
 from werft.monitoring.histograms import histograms, reference_spec
 from werft.monitoring.reference import reference_histograms
-from werft.registry.signature import ColumnSpec, Signature
+from werft.registry.signature import ColumnSpec, Signature, column_type
 from werft.tracking.datasets import ColumnProfile, DatasetProfile
 
 NO_PROFILE = "the version's run logged no training dataset"
@@ -237,30 +237,10 @@ def drift(
 
 
 def logical_type(series: pd.Series[Any]) -> str:
-    """A column's type in the signature's terms: integer, float, boolean, string ..."""
-    dtype = series.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        return "categorical"
-    if pd.api.types.is_bool_dtype(dtype):
-        return "boolean"
-    if pd.api.types.is_integer_dtype(dtype):
-        return "integer"
-    if pd.api.types.is_float_dtype(dtype):
-        return "float"
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        return "datetime"
-    inferred = pd.api.types.infer_dtype(series, skipna=True)
-    return {
-        "boolean": "boolean",
-        "integer": "integer",
-        "floating": "float",
-        "mixed-integer-float": "float",
-        "decimal": "float",
-        "datetime": "datetime",
-        "datetime64": "datetime",
-        "date": "datetime",
-        "empty": "empty",
-    }.get(inferred, "string")
+    """A column's type in the signature's terms; ``empty`` when it holds only nulls."""
+    if len(series) and series.isna().all():
+        return "empty"
+    return column_type(series)
 
 
 def _fits(expected: str, found: str, series: pd.Series[Any]) -> bool:

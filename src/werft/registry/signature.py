@@ -107,7 +107,8 @@ def _check_example(input_example: object) -> pd.DataFrame:
     return input_example
 
 
-def _column_type(series: pd.Series[Any]) -> ColumnType:
+def column_type(series: pd.Series[Any]) -> ColumnType:
+    """A column's signature type (object columns by pandas' inference; other text is string)."""
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return "categorical"
@@ -130,11 +131,11 @@ def _levels(series: pd.Series[Any], extra: Sequence[str]) -> list[str]:
 
 
 def _column_spec(name: str, series: pd.Series[Any], extra: Sequence[str] | None) -> ColumnSpec:
-    column_type = _column_type(series)
-    levelled = column_type in _LEVELLED
+    kind = column_type(series)
+    levelled = kind in _LEVELLED
     return ColumnSpec(
         name=name,
-        type=column_type,
+        type=kind,
         dtype=str(series.dtype),
         nullable=bool(series.isna().any()),
         categories=_levels(series, extra or ()) if levelled else None,
