@@ -30,6 +30,9 @@ from werft.pipelines.executors import executor_for
 from werft.pipelines.jobs import JobStatus, TrainingJob
 from werft.pipelines.ray_executor import RayExecutor
 
+# One Ray cluster per test run: xdist sends this module's tests to one worker.
+pytestmark = pytest.mark.xdist_group("ray")
+
 needs_ray = pytest.mark.skipif(
     importlib.util.find_spec("ray") is None,
     reason="Ray is not installed (pip install 'werft[ray]')",
