@@ -13,7 +13,7 @@ from werft.governance.access import AccessControl
 from werft.governance.approvals import PromotionService, authenticated_admin
 from werft.governance.audit import AuditLog
 from werft.governance.card import ModelCards
-from werft.governance.usecases import UseCaseService
+from werft.governance.usecases.service import UseCaseService
 from werft.governance.users import UserService
 from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService

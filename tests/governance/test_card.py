@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from werft.governance.actor import acting_as
-from werft.governance.card import ModelCard
+from werft.governance.card_entities import ModelCard
 from werft.governance.card_render import render_html, render_markdown
 from werft.services import Services
 from werft.store.models import DeploymentRow, MonitorRow

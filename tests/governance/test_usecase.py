@@ -17,11 +17,11 @@ from werft.governance.audit import AuditLog
 from werft.governance.usecases import (
     UseCase,
     UseCaseInvalid,
-    UseCaseService,
     load_use_case,
     parse_use_case,
 )
 from werft.governance.usecases.document import file_digest
+from werft.governance.usecases.service import UseCaseService
 from werft.governance.usecases.template import render
 from werft.sdk.backend import Backend
 from werft.services import Services

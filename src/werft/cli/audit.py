@@ -12,7 +12,7 @@ import typer
 from werft.cli import context
 from werft.cli.errors import handle_errors
 from werft.cli.output import JSON_HELP, console, print_json, table
-from werft.governance.audit import AuditEvent
+from werft.governance.audit_entities import AuditEvent
 from werft.sdk.backend import Backend
 
 app = typer.Typer(

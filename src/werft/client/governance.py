@@ -6,7 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from werft.client._base import ClientBase, _q
-from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.audit_entities import AuditEvent, AuditVerification
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 

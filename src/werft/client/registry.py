@@ -7,8 +7,9 @@ from typing import Any
 from werft.client._base import ClientBase, _q
 from werft.gates.entities import GateEvaluation, GateReport
 from werft.governance.approval_entities import Approval, PromotionResult
-from werft.governance.card import ModelCard
-from werft.governance.usecases import SyncedUseCase, UseCase, UseCaseSync
+from werft.governance.card_entities import ModelCard
+from werft.governance.usecases.entities import SyncedUseCase, UseCaseSync
+from werft.governance.usecases.spec import UseCase
 from werft.registry.entities import (
     AliasEvent,
     Lineage,

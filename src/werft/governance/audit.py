@@ -18,11 +18,11 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from werft.governance.actor import current_actor
+from werft.governance.audit_entities import AuditEvent, AuditVerification
 from werft.store.db import Database
 from werft.store.models import AuditEventRow
 from werft.tracking._rows import Clock, aware, utcnow
@@ -31,34 +31,6 @@ GENESIS = "0" * 64
 """The previous hash of the first entry."""
 
 _PG_LOCK_KEY = 0x77657266  # "werf": serialises audit appends on PostgreSQL
-
-
-class AuditEvent(BaseModel):
-    """One audit log entry."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    project: str | None
-    payload: dict[str, Any]
-    prev_hash: str
-    hash: str
-
-
-class AuditVerification(BaseModel):
-    """The result of walking the chain: ``ok``, or the first entry that breaks it and why."""
-
-    model_config = ConfigDict(frozen=True)
-
-    ok: bool
-    checked: int
-    first_bad_id: int | None = None
-    problem: str = ""
 
 
 def entry_hash(

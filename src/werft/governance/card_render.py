@@ -17,7 +17,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from werft.governance.card import AnnexSection, ModelCard
+from werft.governance.card_entities import AnnexSection, ModelCard
 
 Row = Sequence[Any]
 _EMPTY = "-"

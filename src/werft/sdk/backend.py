@@ -16,10 +16,11 @@ from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWind
 from werft.gates.entities import GateEvaluation, GateReport
 from werft.governance.actor import set_actor
 from werft.governance.approval_entities import Approval, PromotionResult
-from werft.governance.audit import AuditEvent, AuditVerification
-from werft.governance.card import ModelCard
+from werft.governance.audit_entities import AuditEvent, AuditVerification
+from werft.governance.card_entities import ModelCard
 from werft.governance.roles import Role
-from werft.governance.usecases import SyncedUseCase, UseCase, UseCaseSync
+from werft.governance.usecases.entities import SyncedUseCase, UseCaseSync
+from werft.governance.usecases.spec import UseCase
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.monitoring.alert_entities import (
     Alert,

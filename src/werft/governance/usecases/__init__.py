@@ -1,4 +1,9 @@
-"""The use case as code: ``werft.yaml``'s schema, reading it with line numbers, storing it."""
+"""The use case as code: ``werft.yaml``'s schema, reading it with line numbers, storing it.
+
+The package itself holds no I/O beyond reading the file, so the SDK's backends
+can use its types without loading the store; the service that stores a use
+case is :class:`werft.governance.usecases.service.UseCaseService`.
+"""
 
 from werft.governance.usecases.document import (
     DEFAULT_FILE,
@@ -9,7 +14,6 @@ from werft.governance.usecases.document import (
     parse_use_case,
 )
 from werft.governance.usecases.entities import SyncedUseCase, UseCaseSync
-from werft.governance.usecases.service import UseCaseService
 from werft.governance.usecases.spec import (
     AcceptanceRule,
     DataChecks,
@@ -27,7 +31,6 @@ __all__ = [
     "SyncedUseCase",
     "UseCase",
     "UseCaseInvalid",
-    "UseCaseService",
     "UseCaseSync",
     "load_use_case",
     "parse_use_case",

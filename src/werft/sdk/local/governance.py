@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.audit_entities import AuditEvent, AuditVerification
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.sdk.local._base import LocalBase

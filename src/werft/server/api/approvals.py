@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from werft.governance import access
 from werft.governance.approval_entities import Approval, PromotionResult
-from werft.governance.card import ModelCard
+from werft.governance.card_entities import ModelCard
 from werft.governance.card_render import render_html, render_markdown
 from werft.governance.roles import Role
 from werft.registry.entities import ModelVersion

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from werft.governance import access
-from werft.governance.audit import AuditEvent, AuditVerification
+from werft.governance.audit_entities import AuditEvent, AuditVerification
 from werft.governance.roles import Role
 from werft.server.deps import ServicesDep, require, require_any
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from werft.errors import InvalidInputError
 from werft.governance import access
 from werft.governance.roles import Role
-from werft.governance.usecases import SyncedUseCase, UseCase, UseCaseSync
+from werft.governance.usecases.entities import SyncedUseCase, UseCaseSync
+from werft.governance.usecases.spec import UseCase
 from werft.server.deps import ServicesDep, require
 
 router = APIRouter(prefix="/projects", tags=["use cases"])
