@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from werft.errors import InvalidInputError, UnavailableError
+from werft.errors import UnavailableError
 from werft.pipelines.jobs import (
     JobResult,
     JobStatus,
@@ -39,6 +39,7 @@ from werft.pipelines.jobs import (
 )
 from werft.pipelines.logtail import DEFAULT_LOG_LIMIT, LogTail
 from werft.pipelines.ray_executor import RayExecutor
+from werft.pipelines.spec import check_executor
 
 log = logging.getLogger("werft.pipelines")
 
@@ -285,15 +286,7 @@ def executor_for(spec: str) -> Executor:
         InvalidInputError: the spec is none of these.
         UnavailableError: a Ray spec, but the ``ray`` extra is not installed.
     """
-    spec = spec.strip()
+    spec = check_executor(spec)
     if spec == "local":
         return LocalExecutor()
-    if spec == "ray":
-        return RayExecutor()
-    scheme, sep, rest = spec.partition("://")
-    if sep and rest and scheme in ("ray", "http", "https"):
-        return RayExecutor(spec)
-    raise InvalidInputError(
-        f"executor {spec!r} is not known; use 'local', 'ray', 'ray://HEAD:10001' "
-        "(a Ray Client address) or 'http://HEAD:8265' (a Ray dashboard)"
-    )
+    return RayExecutor() if spec == "ray" else RayExecutor(spec)

@@ -24,6 +24,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from werft.errors import InvalidInputError, NotFoundError
 from werft.governance.usecases.spec import UseCase, UseCaseFile
+from werft.pipelines.spec import TrainingSpec
 
 DEFAULT_FILE = "werft.yaml"
 
@@ -63,11 +64,12 @@ class UseCaseInvalid(InvalidInputError):  # noqa: N818 - named after the file it
 
 @dataclass(frozen=True)
 class LoadedUseCase:
-    """A validated use case and the SHA-256 of the file it came from."""
+    """A validated use case, its training section, and the SHA-256 of the file."""
 
     use_case: UseCase
     digest: str
     path: Path
+    training: TrainingSpec | None = None
 
 
 def file_digest(content: bytes) -> str:
@@ -91,12 +93,26 @@ def load_use_case(path: str | Path = DEFAULT_FILE) -> LoadedUseCase:
         ) from None
     except (IsADirectoryError, PermissionError) as exc:
         raise InvalidInputError(f"cannot read {file}: {exc.strerror}") from exc
-    use_case = parse_use_case(content, filename=str(path))
-    return LoadedUseCase(use_case=use_case, digest=file_digest(content), path=file)
+    parsed = parse_file(content, filename=str(path))
+    return LoadedUseCase(
+        use_case=parsed.use_case,
+        digest=file_digest(content),
+        path=file,
+        training=parsed.training,
+    )
 
 
 def parse_use_case(content: str | bytes, *, filename: str = DEFAULT_FILE) -> UseCase:
-    """Validate the text of a ``werft.yaml``.
+    """Validate the text of a ``werft.yaml``; its use case.
+
+    Raises:
+        UseCaseInvalid: With every problem found, each with its line and column.
+    """
+    return parse_file(content, filename=filename).use_case
+
+
+def parse_file(content: str | bytes, *, filename: str = DEFAULT_FILE) -> UseCaseFile:
+    """Validate the text of a ``werft.yaml``: the use case and the training section.
 
     Raises:
         UseCaseInvalid: With every problem found, each with its line and column.
@@ -115,7 +131,7 @@ def parse_use_case(content: str | bytes, *, filename: str = DEFAULT_FILE) -> Use
         message = "the file is empty; expected a 'use_case:' section (`werft init` writes one)"
         raise UseCaseInvalid([Problem(filename, 1, 1, "", message)])
     try:
-        return UseCaseFile.model_validate(data).use_case
+        return UseCaseFile.model_validate(data)
     except ValidationError as exc:
         found = [_problem(error, root, filename) for error in exc.errors()]
         found.sort(key=lambda p: (p.line, p.column))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic_core import PydanticCustomError
 
 from werft.errors import InvalidInputError
+from werft.pipelines.spec import TrainingSpec
 from werft.registry.uris import check_alias
 from werft.tracking.validation import check_project_key
 
@@ -193,9 +194,10 @@ class UseCase(_Spec):
 
 
 class UseCaseFile(_Spec):
-    """The whole ``werft.yaml``: one ``use_case`` section."""
+    """The whole ``werft.yaml``: the ``use_case`` section and, optionally, ``training``."""
 
     use_case: UseCase
+    training: TrainingSpec | None = None
 
 
 def _checked(check: Callable[[str], str], value: str) -> str:
