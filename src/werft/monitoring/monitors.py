@@ -10,11 +10,13 @@ stores the result and hands its values to the alert rules.
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
+import orjson
 from pydantic import BaseModel
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
@@ -299,8 +301,9 @@ class MonitorService:
                 rows=rows,
                 status=evaluation.status,
                 drift_share=drift_share,
-                values=evaluation.values,
-                result=report,
+                # JSON has no NaN (PostgreSQL refuses it): an undefined value is left out
+                values={k: v for k, v in evaluation.values.items() if math.isfinite(v)},
+                result=orjson.loads(orjson.dumps(report, default=str)),  # NaN -> null
             )
             session.add(result)
             row.last_run_at = now
