@@ -97,7 +97,7 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
     )
     monitors = MonitorService(db, sources=sources, deployments=deployments, kpis=kpis, clock=clock)
     alerts = AlertService(db, clock=clock)
-    monitors.add_listener(alerts)
+    monitors.use_alerts(alerts)
     return Services(
         db=db,
         store=store,

@@ -247,7 +247,7 @@ def test_report_is_self_contained(monitored: Traffic, clock: list[datetime]) -> 
     monitored.log(_shifted(800, 4)[FEATURES], NOW + timedelta(minutes=30), prefix="b")
     monitors.run("churn-watch", end=NOW + timedelta(hours=1))
     clock[0] = NOW + timedelta(hours=1)
-    report = monitors.report("churn-watch", start=NOW - timedelta(days=1))
+    report = monitors.report("churn-watch", last_seconds=86400)
     assert [t["status"] for t in report["timeline"]] == ["ok", "drift"]
     assert report["latest"]["report"]["drift"]["features"]["tenure"]["drifted"]
     html = render_html(report)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -41,10 +41,12 @@ MAX_WINDOW_SECONDS = 90 * 86400
 PERFORMANCE_COLUMNS = ("request_id", "time", "variant", "prediction")
 
 
-class ResultListener(Protocol):
-    """Alert rules: told every new result's values (``AlertService.evaluate``)."""
+class AlertRules(Protocol):
+    """The alert rules (``AlertService``): told every new result, asked for a report's alerts."""
 
     def evaluate(self, monitor: str, values: Mapping[str, float], at: datetime) -> Any: ...
+
+    def list_alerts(self, *, monitor: str | None = None) -> Sequence[BaseModel]: ...
 
 
 class MonitorService:
@@ -74,11 +76,11 @@ class MonitorService:
         self._deployments = deployments
         self._kpis = kpis
         self._clock = clock
-        self._listeners: list[ResultListener] = []
+        self._alerts: AlertRules | None = None
 
-    def add_listener(self, listener: ResultListener) -> None:
-        """Tell ``listener`` (the alert rules) about every new result."""
-        self._listeners.append(listener)
+    def use_alerts(self, alerts: AlertRules) -> None:
+        """Evaluate ``alerts`` on every new result, and show theirs in reports."""
+        self._alerts = alerts
 
     # --- monitors ---------------------------------------------------------------------
 
@@ -228,23 +230,18 @@ class MonitorService:
             )
             return {name: dict(values) for name, values in session.execute(stmt)}
 
-    def report(
-        self,
-        name: str,
-        *,
-        start: datetime | None = None,
-        alerts: Callable[..., Sequence[BaseModel]] | None = None,
-    ) -> dict[str, Any]:
+    def report(self, name: str, *, last_seconds: int | None = None) -> dict[str, Any]:
         """The JSON content of ``werft monitor report`` (see :mod:`werft.monitoring.report`).
 
         Args:
             name: The monitor.
-            start: The period's start; results whose window ends later are included.
-            alerts: Lists alerts by ``monitor=`` (``AlertService.list_alerts``).
+            last_seconds: The period: results whose window ended this long ago
+                or later; ``None`` for all.
         """
         monitor = self.get(name)
+        start = None if last_seconds is None else self._clock() - timedelta(seconds=last_seconds)
         results = self.history(name, start=start)
-        listed = alerts(monitor=name) if alerts is not None else []
+        listed = self._alerts.list_alerts(monitor=name) if self._alerts is not None else []
         return build_report(
             monitor,
             results,
@@ -252,10 +249,6 @@ class MonitorService:
             generated_at=self._clock(),
             start=start,
         )
-
-    def now(self) -> datetime:
-        """The service clock's time."""
-        return self._clock()
 
     # --- running ----------------------------------------------------------------------
 
@@ -316,8 +309,8 @@ class MonitorService:
                 }
             session.flush()
             stored = _result(result, name)
-        for listener in self._listeners:
-            listener.evaluate(name, stored.values, window_end)
+        if self._alerts is not None:
+            self._alerts.evaluate(name, stored.values, window_end)
         return stored
 
     def run_due(self, now: datetime | None = None) -> list[MonitorResult]:

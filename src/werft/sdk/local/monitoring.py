@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from werft.monitoring.alert_entities import (
@@ -75,9 +75,7 @@ class LocalMonitoring(LocalBase):
         return self.services.monitors.history(name, start=start, end=end, limit=limit)
 
     def monitor_report(self, name: str, *, last_seconds: int = 7 * 86400) -> dict[str, Any]:
-        monitors = self.services.monitors
-        start = monitors.now() - timedelta(seconds=last_seconds)
-        return monitors.report(name, start=start, alerts=self.services.alerts.list_alerts)
+        return self.services.monitors.report(name, last_seconds=last_seconds)
 
     def log_kpi(
         self, deployment: str, name: str, value: float, time: datetime | None = None

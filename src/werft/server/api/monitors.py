@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response, status
@@ -126,8 +126,7 @@ def monitor_report(
     format: Literal["json", "html"] = "json",
 ) -> dict[str, Any] | HTMLResponse:
     """Reference vs current histograms, drift, performance, serving and KPIs over time, alerts."""
-    since = services.monitors.now() - timedelta(seconds=parse_duration(last))
-    report = services.monitors.report(name, start=since, alerts=services.alerts.list_alerts)
+    report = services.monitors.report(name, last_seconds=parse_duration(last))
     if format == "html":
         return HTMLResponse(render_html(report))
     return report
