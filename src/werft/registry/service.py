@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, UnavailableError
 from werft.governance import audit
-from werft.governance.actor import current_actor
 from werft.governance.policy import check_direct_move
+from werft.governance.roles import trusted_name
 from werft.registry._rows import get_model_row, get_version_row, model_entity, version_entities
 from werft.registry.aliases import move_alias
 from werft.registry.entities import (
@@ -297,10 +297,8 @@ class ModelRegistry:
                     f"version {version} of {name!r} is {target.status}; an alias cannot point at it"
                 )
             check_direct_move(session, model, alias, target)
-            now = self._clock()
-            previous = move_alias(
-                session, model, alias, target, actor=actor or current_actor(), at=now
-            )
+            now, who = self._clock(), trusted_name(actor)
+            previous = move_alias(session, model, alias, target, actor=who, at=now)
             audit.append(
                 session,
                 "alias.moved",
@@ -308,7 +306,7 @@ class ModelRegistry:
                 object_id=f"{name}@{alias}",
                 project=_project_key(session, model),
                 payload={"from": previous, "to": version},
-                actor=actor or None,
+                actor=who,
                 at=now,
             )
             return version_entities(session, model, [target])[0]
@@ -329,7 +327,7 @@ class ModelRegistry:
                     alias=alias,
                     from_version=old.version if old else None,
                     to_version=None,
-                    actor=actor or current_actor(),
+                    actor=trusted_name(actor),
                     at=self._clock(),
                 )
             )
@@ -340,7 +338,7 @@ class ModelRegistry:
                 object_id=f"{name}@{alias}",
                 project=_project_key(session, model),
                 payload={"from": old.version if old else None},
-                actor=actor or None,
+                actor=trusted_name(actor),
                 at=self._clock(),
             )
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from werft.errors import ConflictError, InvalidInputError, NotFoundError
 from werft.governance import audit
+from werft.governance.roles import trusted_name
 from werft.store.db import Database
 from werft.store.models import LatestMetricRow, MetricRow, ParamRow, RunRow, TagRow
 from werft.store.search import runs_query
@@ -74,7 +75,7 @@ class RunService:
                     status=RunStatus.RUNNING.value,
                     start_time=start_time or self._clock(),
                     end_time=None,
-                    user=user,
+                    user=trusted_name(user),  # with auth on, the token's user
                     source_file=source_file,
                     git_commit=git_commit,
                     git_dirty=git_dirty,

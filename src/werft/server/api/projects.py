@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, status
 
 from werft.errors import InvalidInputError
 from werft.governance import access
-from werft.governance.roles import Role, trusted_name
+from werft.governance.roles import Role
 from werft.server.deps import ServicesDep, require, require_admin, require_signed_in
 from werft.server.schemas import DatasetRegister, ProjectCreate, RunCreate, RunSearch
 from werft.tracking.entities import DatasetVersion, Page, Project, Run
@@ -60,9 +60,7 @@ def restore_project(services: ServicesDep, key: str) -> Project:
 )
 def create_run(services: ServicesDep, key: str, body: RunCreate) -> Run:
     """Start a run in the project."""
-    fields = body.model_dump()
-    fields["user"] = trusted_name(body.user)  # with auth on, the token's user
-    return services.runs.create(key, **fields)
+    return services.runs.create(key, **body.model_dump())
 
 
 @router.post("/{key}/runs/search", dependencies=[require(Role.VIEWER, access.project())])

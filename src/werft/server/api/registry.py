@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from werft.governance import access
-from werft.governance.roles import Role, trusted_name
+from werft.governance.roles import Role
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -132,7 +132,7 @@ def get_alias(services: ServicesDep, name: str, alias: str) -> ModelVersion:
 @router.put("/models/{name}/aliases/{alias}", dependencies=[require(Role.APPROVER, access.model())])
 def set_alias(services: ServicesDep, name: str, alias: str, body: AliasSet) -> ModelVersion:
     """Point an alias at a version; the move is kept in the alias history."""
-    return services.registry.set_alias(name, alias, body.version, actor=trusted_name(body.actor))
+    return services.registry.set_alias(name, alias, body.version, actor=body.actor)
 
 
 @router.delete(
@@ -141,7 +141,7 @@ def set_alias(services: ServicesDep, name: str, alias: str, body: AliasSet) -> M
     dependencies=[require(Role.APPROVER, access.model())],
 )
 def delete_alias(services: ServicesDep, name: str, alias: str, actor: str = "") -> Response:
-    services.registry.delete_alias(name, alias, actor=trusted_name(actor))
+    services.registry.delete_alias(name, alias, actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
