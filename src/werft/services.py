@@ -13,6 +13,7 @@ from werft.governance.access import AccessControl
 from werft.governance.approvals import PromotionService, authenticated_admin
 from werft.governance.audit import AuditLog
 from werft.governance.card import ModelCards
+from werft.governance.maturity import MaturityService
 from werft.governance.usecases.service import UseCaseService
 from werft.governance.users import UserService
 from werft.monitoring.alerts import AlertService
@@ -53,6 +54,7 @@ class Services:
     access: AccessControl
     promotions: PromotionService
     cards: ModelCards
+    maturity: MaturityService
 
     def close(self) -> None:
         """Release database connections."""
@@ -122,4 +124,5 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
             db, registry=registry, clock=clock, is_admin=authenticated_admin
         ),
         cards=ModelCards(db, registry=registry, clock=clock),
+        maturity=MaturityService(db, clock=clock),
     )

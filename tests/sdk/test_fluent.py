@@ -198,6 +198,7 @@ def test_public_surface_is_guarded() -> None:
             "log_model",
             "log_param",
             "log_params",
+            "maturity",
             "search_runs",
             "set_alias",
             "set_tag",

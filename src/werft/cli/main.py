@@ -17,6 +17,7 @@ from werft.cli import (
     drift,
     gates,
     login,
+    maturity,
     models,
     monitor,
     projects,
@@ -90,6 +91,7 @@ app.command("reject")(approvals.reject)
 app.add_typer(approvals.app, name="approvals")
 app.command("rollback")(approvals.rollback)
 app.command("card")(card.card)
+app.command("maturity")(maturity.maturity)
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens_app, name="tokens")
 app.command("login")(login.login)

@@ -7,12 +7,18 @@ from typing import Any
 
 from werft.client._base import ClientBase, _q
 from werft.governance.audit_entities import AuditEvent, AuditVerification
+from werft.governance.maturity_entities import MaturityReport
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 
 
 class GovernanceClient(ClientBase):
     """The users-and-audit part of :class:`~werft.client.http.WerftClient`."""
+
+    # --- maturity ---------------------------------------------------------------------
+
+    def maturity(self, project: str) -> MaturityReport:
+        return MaturityReport.model_validate(self._json("GET", f"/projects/{_q(project)}/maturity"))
 
     # --- audit ------------------------------------------------------------------------
 

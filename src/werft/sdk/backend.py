@@ -18,6 +18,7 @@ from werft.governance.actor import set_actor
 from werft.governance.approval_entities import Approval, PromotionResult
 from werft.governance.audit_entities import AuditEvent, AuditVerification
 from werft.governance.card_entities import ModelCard
+from werft.governance.maturity_entities import MaturityReport
 from werft.governance.roles import Role
 from werft.governance.usecases.entities import SyncedUseCase, UseCaseSync
 from werft.governance.usecases.spec import UseCase
@@ -151,6 +152,7 @@ class Backend(Protocol):
 
     def sync_use_case(self, spec: UseCase, *, digest: str | None = None) -> UseCaseSync: ...
     def get_use_case(self, project: str) -> SyncedUseCase: ...
+    def maturity(self, project: str) -> MaturityReport: ...
     def record_gate_report(
         self, name: str, version: int, evaluation: GateEvaluation
     ) -> GateReport: ...

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from werft.config import Settings
+    from werft.governance.maturity_entities import MaturityReport
     from werft.monitoring.entities import Kpi
     from werft.registry.entities import ModelVersion
     from werft.sdk.backend import Backend
@@ -432,6 +433,19 @@ def log_kpi(deployment: str, name: str, value: float, time: datetime | None = No
         time: When the value was measured; default now (naive times are UTC).
     """
     return _backend().log_kpi(deployment, name, value, time)
+
+
+def maturity(project: str) -> MaturityReport:
+    """The use case's MLOps maturity: 0-5 stars per lifecycle phase and for the data.
+
+    Rated from what werft recorded for the project (use case, runs, datasets,
+    versions, gates, approvals, deployments, monitors, alerts), each phase with
+    the evidence counted and the next step to take.
+
+    Args:
+        project: The use case's project key.
+    """
+    return _backend().maturity(project)
 
 
 def _end_all_at_exit() -> None:

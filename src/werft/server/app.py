@@ -17,6 +17,7 @@ from werft.server.api import (
     audit,
     deployments,
     gates,
+    maturity,
     monitors,
     projects,
     registry,
@@ -103,6 +104,7 @@ def create_app(
         audit,
         gates,
         usecases,
+        maturity,
         users,
         approvals,
     ):

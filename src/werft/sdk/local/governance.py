@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from werft.governance.audit_entities import AuditEvent, AuditVerification
+from werft.governance.maturity_entities import MaturityReport
 from werft.governance.roles import Role
 from werft.governance.user_entities import CreatedToken, Identity, Token, User
 from werft.sdk.local._base import LocalBase
@@ -12,6 +13,10 @@ from werft.sdk.local._base import LocalBase
 
 class LocalGovernance(LocalBase):
     """The governance part of :class:`~werft.sdk.local.LocalBackend`."""
+
+    # maturity
+    def maturity(self, project: str) -> MaturityReport:
+        return self.services.maturity.report(project)
 
     # audit
     def list_audit_events(
