@@ -325,7 +325,7 @@ def test_cd_climbs_through_policy_four_eyes_serving_and_rollback(life: Lifecycle
     assert life.command("continuous_deployment") == f"werft serve {MODEL}@production"
     life.serve()
     assert life.stars("continuous_deployment") == 4
-    assert life.command("continuous_deployment") == f"werft rollback {MODEL} production"
+    assert life.command("continuous_deployment") == f"werft rollback {MODEL} --alias production"
     second = life.release.version()
     with acting_as("dev"):
         request = life.services.promotions.promote(MODEL, second, "production").approval

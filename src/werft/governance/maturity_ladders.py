@@ -356,7 +356,7 @@ def continuous_deployment(f: MaturityFacts) -> PhaseRating:
                 f.rollback_ready + f.rollbacks > 0,
                 _step(
                     "release a second version; then one command returns to the first",
-                    f"werft rollback {model} production",
+                    f"werft rollback {model} --alias production",
                 ),
             ),
         ],
