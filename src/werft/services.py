@@ -20,6 +20,7 @@ from werft.monitoring.alerts import AlertService
 from werft.monitoring.kpis import KpiService
 from werft.monitoring.monitors import MonitorService
 from werft.monitoring.sources import WindowSources
+from werft.pipelines.service import PipelineService
 from werft.registry.service import ModelRegistry
 from werft.store.artifacts import ArtifactStore
 from werft.store.db import Database
@@ -54,6 +55,7 @@ class Services:
     access: AccessControl
     promotions: PromotionService
     cards: ModelCards
+    pipelines: PipelineService
     maturity: MaturityService
 
     def close(self) -> None:
@@ -124,5 +126,6 @@ def build_services(settings: Settings, *, clock: Clock = utcnow, migrate: bool =
             db, registry=registry, clock=clock, is_admin=authenticated_admin
         ),
         cards=ModelCards(db, registry=registry, clock=clock),
+        pipelines=PipelineService(db, clock=clock),
         maturity=MaturityService(db, clock=clock),
     )

@@ -1,9 +1,11 @@
-"""The worker: runs due monitors and delivers alert notifications, in a loop.
+"""The worker: runs due monitors, delivers alert notifications, retrains, in a loop.
 
 It runs as a thread inside ``werft server`` (unless ``--no-worker``) and as
 ``werft worker`` on its own. Several workers may share one metadata store: a
 monitor run is claimed with a conditional update and a notification is
-claimed before it is sent, so nothing runs or is sent twice.
+claimed before it is sent, and a pipeline run before it starts, so nothing runs
+or is sent twice. Pipeline runs (continuous training) execute in threads of the
+worker's process, beside the loop.
 """
 
 from __future__ import annotations
@@ -12,8 +14,12 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from werft.services import Services
+
+if TYPE_CHECKING:
+    from werft.pipelines.dispatch import PipelineDispatcher
 
 log = logging.getLogger("werft.worker")
 
@@ -26,16 +32,20 @@ class Worker:
 
     services: Services
     interval: float = DEFAULT_INTERVAL
+    pipelines: PipelineDispatcher | None = None
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
     def tick(self) -> dict[str, int]:
-        """One pass: run due monitors, then deliver due notifications; returns the counts."""
-        counts = {"monitors": 0, "notifications": 0}
+        """One pass: run due monitors, deliver due notifications, fire training triggers
+        and start queued pipeline runs; returns the counts."""
+        counts = {"monitors": 0, "notifications": 0, "pipelines": 0}
         jobs: list[tuple[str, Callable[[], int]]] = [
             ("monitors", lambda: len(self.services.monitors.run_due())),
             ("notifications", lambda: self.services.alerts.deliver_due().attempted),
         ]
+        if self.pipelines is not None:
+            jobs.append(("pipelines", self.pipelines.tick))
         for name, job in jobs:
             try:
                 counts[name] = job()
@@ -62,3 +72,5 @@ class Worker:
         if self._thread is not None:
             self._thread.join(30)
             self._thread = None
+        if self.pipelines is not None:
+            self.pipelines.stop()

@@ -188,6 +188,7 @@ def test_public_surface_is_guarded() -> None:
             "get_model_version",
             "get_run",
             "list_artifacts",
+            "load_dataset",
             "load_model",
             "log_artifact",
             "log_artifacts",

@@ -20,6 +20,7 @@ from werft.cli import (
     maturity,
     models,
     monitor,
+    pipelines,
     projects,
     quickstart,
     runs,
@@ -91,6 +92,9 @@ app.command("reject")(approvals.reject)
 app.add_typer(approvals.app, name="approvals")
 app.command("rollback")(approvals.rollback)
 app.command("card")(card.card)
+app.command("train")(pipelines.train)
+app.command("reproduce")(pipelines.reproduce)
+app.add_typer(pipelines.app, name="pipelines")
 app.command("maturity")(maturity.maturity)
 app.add_typer(users.app, name="users")
 app.add_typer(users.tokens_app, name="tokens")

@@ -109,12 +109,13 @@ def worker(
     interval: Annotated[float, typer.Option(help="Seconds between passes.", min=0.1)] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="Do one pass and exit.")] = False,
 ) -> None:
-    """Run the worker on its own: due monitors, alert rules, notification delivery.
+    """Run the worker on its own: monitors, alerts, notifications, training triggers.
 
     `werft server` runs one inside unless started with --no-worker; run this
     on another machine or beside a server started that way. Several workers
     can share one database: each monitor run and notification is claimed once.
     """
+    from werft.pipelines.dispatch import PipelineDispatcher
     from werft.services import build_services
     from werft.worker import Worker
 
@@ -126,11 +127,14 @@ def worker(
         )
     services = build_services(settings)
     try:
-        runner = Worker(services, interval=interval)
+        dispatcher = PipelineDispatcher(services, settings)
+        runner = Worker(services, interval=interval, pipelines=dispatcher)
         if once:
             counts = runner.tick()
+            dispatcher.wait()  # --once: the pipeline runs it started end before the exit
             print(
-                f"ran {counts['monitors']} monitors, sent {counts['notifications']} notifications"
+                f"ran {counts['monitors']} monitors, sent {counts['notifications']} "
+                f"notifications, started {counts['pipelines']} pipeline runs"
             )
             return
         print(f"werft worker: a pass every {interval:g} s (Ctrl-C stops)", file=sys.stderr)

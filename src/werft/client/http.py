@@ -10,11 +10,17 @@ from __future__ import annotations
 from werft.client.deployments import DeploymentsClient
 from werft.client.governance import GovernanceClient
 from werft.client.monitoring import MonitoringClient
+from werft.client.pipelines import PipelinesClient
 from werft.client.registry import RegistryClient
 from werft.client.tracking import TrackingClient
 
 
 class WerftClient(
-    TrackingClient, RegistryClient, DeploymentsClient, MonitoringClient, GovernanceClient
+    TrackingClient,
+    RegistryClient,
+    DeploymentsClient,
+    MonitoringClient,
+    GovernanceClient,
+    PipelinesClient,
 ):
     """Typed access to ``/api/v1`` of a werft server."""

@@ -5,6 +5,7 @@ training:
   entrypoint: train.py:main        # a function taking params and a data handle
   params: {depth: 3, lr: 0.1}
   data: {train: customers@latest, holdout: customers-holdout@latest}
+  model: churn-classifier          # optional: the model the entrypoint registers
   executor: local                  # or ray://head:10001, http://head:8265
   timeout: 2h
   triggers:
@@ -30,7 +31,7 @@ from pydantic_core import PydanticCustomError
 from werft.errors import InvalidInputError
 from werft.monitoring.schedule import check_schedule, parse_duration
 from werft.pipelines.jobs import parse_entrypoint
-from werft.registry.uris import check_alias
+from werft.registry.uris import check_alias, check_model_name
 from werft.tracking.validation import check_key
 
 _DATASET_REF = re.compile(r"^(?P<name>[^@\s]+)@(?P<version>latest|[1-9][0-9]*)$")
@@ -154,6 +155,8 @@ class TrainingSpec(_Spec):
         params: JSON-compatible parameters passed to the function.
         data: Role → dataset reference (``customers@latest`` or ``customers@3``);
             ``@latest`` is pinned to a version number when a run starts.
+        model: The registered model the entrypoint registers its candidate in; needed
+            only when it registers versions of several models.
         executor: ``local`` (a subprocess), ``ray``, ``ray://HEAD:10001`` or
             ``http://HEAD:8265``.
         timeout: Seconds (or ``90m``, ``2h``) before a run is stopped; none by default.
@@ -164,6 +167,7 @@ class TrainingSpec(_Spec):
     entrypoint: Annotated[str, BeforeValidator(_entrypoint)]
     params: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, str] = Field(default_factory=dict)
+    model: str | None = None
     executor: str = "local"
     timeout: Annotated[int | None, BeforeValidator(_duration)] = None
     triggers: list[Trigger] = Field(default_factory=list)
@@ -175,6 +179,11 @@ class TrainingSpec(_Spec):
         for ref in value.values():
             _checked(parse_dataset_ref, ref)
         return value
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str | None) -> str | None:
+        return None if value is None else _checked(check_model_name, value)
 
     @field_validator("executor")
     @classmethod

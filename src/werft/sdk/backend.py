@@ -32,6 +32,13 @@ from werft.monitoring.alert_entities import (
     Notification,
 )
 from werft.monitoring.entities import Kpi, Monitor, MonitorResult
+from werft.pipelines.entities import (
+    CodeVersion,
+    NewPipelineRun,
+    Pipeline,
+    PipelineRun,
+    PipelineRunUpdate,
+)
 from werft.registry.entities import (
     AliasEvent,
     Lineage,
@@ -157,6 +164,22 @@ class Backend(Protocol):
         self, name: str, version: int, evaluation: GateEvaluation
     ) -> GateReport: ...
     def list_gate_reports(self, name: str, version: int) -> list[GateReport]: ...
+
+    def sync_pipeline(
+        self, project: str, spec: Mapping[str, Any], code: CodeVersion
+    ) -> Pipeline: ...
+    def get_pipeline(self, project: str) -> Pipeline: ...
+    def create_pipeline_run(self, project: str, new: NewPipelineRun) -> PipelineRun: ...
+    def update_pipeline_run(self, run_id: int, change: PipelineRunUpdate) -> PipelineRun: ...
+    def get_pipeline_run(self, run_id: int) -> PipelineRun: ...
+    def list_pipeline_runs(
+        self,
+        project: str | None = None,
+        *,
+        training_run_id: str | None = None,
+        limit: int = 50,
+    ) -> list[PipelineRun]: ...
+    def cancel_pipeline_run(self, run_id: int) -> PipelineRun: ...
 
     def register_replica(self, deployment: str, **fields: Any) -> Deployment: ...
     def heartbeat(

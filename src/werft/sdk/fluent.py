@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import os
 import sys
 import tempfile
 import threading
@@ -98,7 +99,9 @@ class ActiveRun:
     exception (which propagates), killed on ``KeyboardInterrupt``.
     """
 
-    def __init__(self, run: Run, backend: Backend, settings: Settings) -> None:
+    def __init__(
+        self, run: Run, backend: Backend, settings: Settings, *, owned: bool = True
+    ) -> None:
         from werft.sdk.buffer import MetricBuffer
 
         self.id = run.id
@@ -107,6 +110,9 @@ class ActiveRun:
         self._backend = backend
         self._valid_keys: set[str] = set()
         self._ended = False
+        # A pipeline's run (WERFT_RUN_ID) is ended by the pipeline, which still adds
+        # the training's logs and knows how the whole job ended.
+        self._owned = owned
         self._buffer: MetricBuffer = MetricBuffer(
             lambda rows: backend.log_metric_rows(run.id, rows),
             flush_size=settings.metric_flush_size,
@@ -183,6 +189,8 @@ class ActiveRun:
             with contextlib.suppress(WerftError):
                 self._backend.end_run(self.id, RunStatus.FAILED)
             raise
+        if not self._owned:
+            return self._backend.get_run(self.id)
         return self._backend.end_run(self.id, RunStatus(status))
 
     def __enter__(self) -> ActiveRun:
@@ -215,18 +223,70 @@ def start_run(
 
     Records the user, the script, its git commit and dirty flag, and the
     Python and key package versions.  Use as ``with werft.start_run(...) as run:``.
+
+    Inside a training pipeline (``werft train``), the first ``start_run`` continues
+    the run the pipeline created for it (``WERFT_RUN_ID``), which already holds the
+    params, the input datasets and the code version; ``name`` then only adds a tag.
     """
     from werft.sdk.environment import run_context
 
     backend = _backend()
-    backend.get_or_create_project(project)
-    run = backend.create_run(project, name=name, tags=dict(tags or {}), **run_context())
-    active = ActiveRun(run, backend, _settings())
+    attach = os.environ.pop("WERFT_RUN_ID", None)
+    if attach:
+        run = _attach(backend, attach, project, name, tags)
+    else:
+        backend.get_or_create_project(project)
+        run = backend.create_run(project, name=name, tags=dict(tags or {}), **run_context())
+    active = ActiveRun(run, backend, _settings(), owned=not attach)
     if log_system_metrics:
         active.start_system_metrics(system_metrics_interval)
     with _state.lock:
         _state.stack.append(active)
     return active
+
+
+def _attach(
+    backend: Backend, run_id: str, project: str, name: str | None, tags: Mapping[str, Any] | None
+) -> Run:
+    run = backend.get_run(run_id)
+    if run.project != project:
+        raise InvalidInputError(
+            f"this training pipeline runs in project {run.project!r}, but the entrypoint "
+            f"called start_run(project={project!r}); use the pipeline's project"
+        )
+    if not run.is_active:
+        raise ConflictError(f"the pipeline's run {run_id} has ended already")
+    extra = dict(tags or {})
+    if name:
+        extra["werft.entrypoint_run_name"] = name
+    if extra:
+        backend.set_tags(run_id, extra)
+    return run
+
+
+def load_dataset(project: str, name: str, version: int | str = "latest") -> pd.DataFrame:
+    """The data of a dataset version as a DataFrame (``version``: a number or ``"latest"``).
+
+    In a training pipeline's entrypoint, ``data["train"]`` is a pinned reference such
+    as ``"customers@7"``; ``werft.load_dataset(project, *data["train"].split("@"))``
+    reads it.
+
+    Raises:
+        NotFoundError: No such dataset version.
+        ConflictError: The version was logged without its data (``store_data=False``).
+    """
+    import pandas as pd
+
+    backend = _backend()
+    found = backend.get_dataset_version(project, name, version)
+    if found.data_digest is None:
+        raise ConflictError(
+            f"dataset {name}@{found.version} was logged without its data (store_data=False); "
+            "only its profile is stored"
+        )
+    with tempfile.TemporaryDirectory(prefix="werft-dataset-") as tmp:
+        path = backend.download_blob(found.data_digest, Path(tmp) / "data.parquet")
+        return pd.read_parquet(path)
 
 
 def active_run() -> ActiveRun | None:

@@ -29,6 +29,7 @@ from werft.server.api import (
 from werft.server.authn import Authentication
 from werft.server.deps import refuse_undeclared
 from werft.services import Services, build_services
+from werft.ui import mount as ui
 from werft.worker import Worker
 
 API_PREFIX = "/api/v1"
@@ -111,4 +112,5 @@ def create_app(
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(metrics.router)
+    ui.install(app)  # the web UI at /: after the API, whose error handlers it extends
     return app

@@ -550,3 +550,8 @@ class ApprovalRow(Base):
     decided_at: Mapped[datetime | None]
     comment: Mapped[str] = mapped_column(Text, default="")
     override_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+# The pipeline tables live in their own module; importing it here puts them into
+# Base.metadata wherever the models are imported (migrations, schema checks).
+from werft.store import pipeline_models as _pipeline_models  # noqa: E402, F401

@@ -16,6 +16,7 @@ from werft.store.models import (
     ProjectRow,
     RunRow,
 )
+from werft.store.pipeline_models import PipelineRow, PipelineRunRow
 from werft.tracking._rows import Clock, utcnow
 from werft.tracking.entities import GcReport
 
@@ -77,6 +78,9 @@ class GarbageCollector:
                 if d is not None
             )
             referenced.update(session.scalars(select(PredictionSegmentRow.digest)))
+            # Code snapshots of pipelines and of their runs (`werft reproduce` needs them).
+            referenced.update(session.scalars(select(PipelineRow.code_digest)))
+            referenced.update(session.scalars(select(PipelineRunRow.code_digest).distinct()))
             # A registered version keeps its package even after its run is purged.
             for files in session.scalars(select(ModelVersionRow.files)):
                 referenced.update(files.values())

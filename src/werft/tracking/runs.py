@@ -287,7 +287,7 @@ class RunService:
         check_page_size(max_results, MAX_SEARCH_RESULTS)
         expr = parse_filter(filter)
         keys = parse_order_by(order_by)
-        query = fingerprint("search", project, filter, list(order_by or []))
+        query = _search_fingerprint(project, filter, order_by)
         offset = decode_cursor(cursor, query)
         with self._db.session(write=False) as session:
             project_row = get_project_row(session, project)
@@ -298,3 +298,24 @@ class RunService:
         return Page(
             items=runs, next_cursor=encode_cursor(offset + max_results, query) if more else None
         )
+
+    def search_cursor(
+        self,
+        project: str,
+        *,
+        filter: str | None = None,
+        order_by: Sequence[str] | None = None,
+        offset: int = 0,
+    ) -> str | None:
+        """The cursor of the :meth:`search` page that starts at ``offset`` (numbered pages).
+
+        ``None`` for the first page; the cursor is bound to the same filter and
+        ordering, like the ``next_cursor`` of a page.
+        """
+        if offset <= 0:
+            return None
+        return encode_cursor(offset, _search_fingerprint(project, filter, order_by))
+
+
+def _search_fingerprint(project: str, filter: str | None, order_by: Sequence[str] | None) -> str:
+    return fingerprint("search", project, filter, list(order_by or []))
