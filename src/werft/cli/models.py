@@ -9,6 +9,7 @@ import typer
 from werft.cli import context
 from werft.cli.errors import handle_errors
 from werft.cli.output import JSON_HELP, print_json, table
+from werft.registry.entities import PipelineLink
 from werft.sdk.environment import current_user
 
 app = typer.Typer(
@@ -136,6 +137,7 @@ def lineage(ctx: typer.Context, name: str, version: int, as_json: JsonOpt = Fals
                 else None,
             ),
             ("python", info.environment.get("python")),
+            ("pipeline run", _pipeline(info.pipeline_run)),
         ],
     )
     if info.params:
@@ -148,6 +150,13 @@ def lineage(ctx: typer.Context, name: str, version: int, as_json: JsonOpt = Fals
             ["dataset", "version", "context", "digest"],
             [(d.name, d.version, d.context, d.digest) for d in info.datasets],
         )
+
+
+def _pipeline(link: PipelineLink | None) -> str | None:
+    if link is None:
+        return None
+    trigger = f"{link.trigger} {link.trigger_detail}".strip()
+    return f"#{link.id} ({trigger}; {link.status}; code {link.code_digest[:19]})"
 
 
 @alias_app.command("set")

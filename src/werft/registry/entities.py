@@ -85,8 +85,25 @@ class SourceCode(_Entity):
     git_dirty: bool | None
 
 
+class PipelineLink(_Entity):
+    """The pipeline run that trained a version: what triggered it and where it led."""
+
+    id: int
+    trigger: str
+    trigger_detail: str = ""
+    status: str
+    code_digest: str
+    gate_report_id: int | None = None
+    approval_id: int | None = None
+    alias: str = ""
+
+
 class Lineage(_Entity):
-    """From a version back to the run, its params and metrics, data and code."""
+    """From a version back to the run, its params and metrics, data and code.
+
+    ``pipeline_run`` is set when a training pipeline produced the version
+    (``werft train`` or a trigger).
+    """
 
     version: ModelVersion
     run_id: str | None
@@ -96,3 +113,4 @@ class Lineage(_Entity):
     datasets: list[DatasetInput] = Field(default_factory=list)
     code: SourceCode | None = None
     environment: dict[str, Any] = Field(default_factory=dict)
+    pipeline_run: PipelineLink | None = None

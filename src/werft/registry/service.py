@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,7 @@ from werft.registry.entities import (
     AliasEvent,
     Lineage,
     ModelVersion,
+    PipelineLink,
     RegisteredModel,
     SourceCode,
     VersionStatus,
@@ -30,6 +31,7 @@ from werft.store.db import Database
 from werft.store.models import (
     AliasEventRow,
     AliasRow,
+    ApprovalRow,
     LatestMetricRow,
     ModelVersionRow,
     ProjectRow,
@@ -37,6 +39,7 @@ from werft.store.models import (
     RunInputRow,
     RunRow,
 )
+from werft.store.pipeline_models import PipelineRunRow
 from werft.tracking._rows import Clock, aware, get_project_row, load_runs, utcnow
 from werft.tracking.entities import Page
 from werft.tracking.paging import check_page_size, decode_cursor, encode_cursor, fingerprint
@@ -368,8 +371,9 @@ class ModelRegistry:
             model = get_model_row(session, name)
             mv = version_entities(session, model, [get_version_row(session, model, version)])[0]
             runs = load_runs(session, [mv.run_id]) if mv.run_id else []
+            pipeline = _pipeline_link(session, mv.id, mv.run_id)
         if not runs:
-            return Lineage(version=mv, run_id=mv.run_id)
+            return Lineage(version=mv, run_id=mv.run_id, pipeline_run=pipeline)
         run = runs[0]
         return Lineage(
             version=mv,
@@ -382,6 +386,7 @@ class ModelRegistry:
                 source_file=run.source_file, git_commit=run.git_commit, git_dirty=run.git_dirty
             ),
             environment=run.environment,
+            pipeline_run=pipeline,
         )
 
     def versions_trained_on(self, dataset_version_id: str) -> list[ModelVersion]:
@@ -399,6 +404,37 @@ class ModelRegistry:
                 assert model is not None
                 result.extend(version_entities(session, model, [row]))
             return result
+
+
+def _pipeline_link(session: Session, version_id: str, run_id: str | None) -> PipelineLink | None:
+    """The pipeline run that registered the version (or ran its training run), newest first."""
+    condition = PipelineRunRow.model_version_id == version_id
+    if run_id is not None:
+        condition = or_(condition, PipelineRunRow.training_run_id == run_id)
+    row = session.scalars(
+        select(PipelineRunRow).where(condition).order_by(PipelineRunRow.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    status = row.status
+    if status == "awaiting_approval" and row.approval_id is not None:
+        # Decided later, elsewhere: show where the run ended (as the pipeline service does).
+        decided = session.scalar(
+            select(ApprovalRow.status).where(ApprovalRow.id == row.approval_id)
+        )
+        status = {"approved": "promoted", "rejected": "rejected", "cancelled": "rejected"}.get(
+            decided or "", status
+        )
+    return PipelineLink(
+        id=row.id,
+        trigger=row.trigger,
+        trigger_detail=row.trigger_detail,
+        status=status,
+        code_digest=row.code_digest,
+        gate_report_id=row.gate_report_id,
+        approval_id=row.approval_id,
+        alias=row.alias,
+    )
 
 
 def _project_key(session: Session, model: RegisteredModelRow) -> str:
