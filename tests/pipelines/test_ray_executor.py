@@ -24,11 +24,19 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from tests.pipelines import project
 
+from werft.config import Settings
 from werft.errors import UnavailableError
+from werft.governance.usecases import load_use_case
+from werft.pipelines.entities import PipelineStatus
 from werft.pipelines.executors import executor_for
 from werft.pipelines.jobs import JobStatus, TrainingJob
 from werft.pipelines.ray_executor import RayExecutor
+from werft.pipelines.train import train
+from werft.sdk.fluent import set_backend
+from werft.sdk.local import LocalBackend
+from werft.services import Services
 
 # One Ray cluster per test run: xdist sends this module's tests to one worker.
 pytestmark = pytest.mark.xdist_group("ray")
@@ -231,3 +239,33 @@ def test_a_job_on_ray_can_be_cancelled_and_times_out(ray_dashboard: str, tmp_pat
     assert result.error == "the job was cancelled"
     assert "started" in result.logs
     assert timed.wait(timeout=120).status is JobStatus.TIMED_OUT
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """The pipeline on Ray reaches the store from the cluster's worker: a file on this machine."""
+    return f"sqlite:///{tmp_path / 'werft.db'}"
+
+
+@needs_ray
+@pytest.mark.slow
+@pytest.mark.usefixtures("no_ray_address")
+def test_a_pipeline_trains_on_ray_end_to_end(
+    ray_dashboard: str, tmp_path: Path, services: Services, settings: Settings
+) -> None:
+    backend = LocalBackend(services)
+    set_backend(backend, settings)
+    text = project.werft_yaml(promote_to="staging", extra=f"  executor: {ray_dashboard}\n")
+    file = project.write_repo(tmp_path / "repo", text)
+    loaded = load_use_case(file)
+    backend.sync_use_case(loaded.use_case, digest=loaded.digest)
+    project.log_datasets()
+
+    run = train(backend, settings, file)
+
+    assert run.status is PipelineStatus.PROMOTED, f"{run.error}\n{run.logs}"
+    assert run.executor == ray_dashboard and run.job_id.startswith("werft-")
+    assert "training on customers@1: 600 rows" in run.logs
+    assert (run.model, run.version, run.gate_passed) == (project.MODEL, 1, True)
+    assert backend.get_alias(project.MODEL, "staging").version == 1
+    assert backend.get_run(run.training_run_id or "").tags["werft.executor"] == ray_dashboard
