@@ -263,6 +263,21 @@ class RunService:
         more = len(result) > limit
         return Page(items=items, next_cursor=encode_cursor(offset + limit, query) if more else None)
 
+    def get_metric_series(self, run_id: str, key: str) -> tuple[list[int], list[float]]:
+        """A metric's whole history as two lists, steps and values, ordered as the history.
+
+        For charts: 100,000 points in a fraction of the time of the paged history,
+        which builds one :class:`Metric` per point.
+        """
+        with self._db.session(write=False) as session:
+            get_run_row(session, run_id)
+            rows = session.execute(
+                select(MetricRow.step, MetricRow.value, MetricRow.is_nan)
+                .where(MetricRow.run_id == run_id, MetricRow.key == key)
+                .order_by(MetricRow.step, MetricRow.timestamp, MetricRow.id)
+            ).all()
+        return [row[0] for row in rows], [math.nan if row[2] else row[1] for row in rows]
+
     # --- search ---------------------------------------------------------------------
 
     def search(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -25,9 +25,6 @@ router = APIRouter()
 
 PAGE_SIZE = 50
 MAX_COMPARE = 8
-HISTORY_PAGE = 50_000
-MAX_HISTORY = 1_000_000
-"""Most points of one metric read for a chart (then downsampled)."""
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 """Artifact types shown in the browser; text is shown as plain text, all else downloaded."""
 
@@ -201,25 +198,11 @@ def artifact(page: PageDep, run_id: str, path: str, download: bool = False) -> S
     )
 
 
-def _history(services: Services, run_id: str, key: str) -> Iterator[tuple[int, float]]:
-    cursor: str | None = None
-    read = 0
-    while read < MAX_HISTORY:
-        found = services.runs.get_metric_history(run_id, key, limit=HISTORY_PAGE, cursor=cursor)
-        for point in found.items:
-            yield point.step, point.value
-        read += len(found.items)
-        cursor = found.next_cursor
-        if cursor is None:
-            return
-
-
 def _series(services: Services, run_id: str, key: str, *, label: str) -> dict[str, Any]:
-    points = list(_history(services, run_id, key))
-    x = np.fromiter((p[0] for p in points), dtype=np.float64, count=len(points))
-    y = np.fromiter((p[1] for p in points), dtype=np.float64, count=len(points))
-    xs, ys = lttb(x, y, MAX_CHART_POINTS)
-    return {"label": label, "x": xs.tolist(), "y": ys.tolist(), "total": len(points)}
+    steps, values = services.runs.get_metric_series(run_id, key)
+    x = np.asarray(steps, dtype=np.float64)
+    xs, ys = lttb(x, np.asarray(values, dtype=np.float64), MAX_CHART_POINTS)
+    return {"label": label, "x": xs.tolist(), "y": ys.tolist(), "total": len(steps)}
 
 
 def _dataset(services: Services, project: str, name: str, version: int) -> DatasetVersion | None:
