@@ -98,7 +98,8 @@ def test_compare_shows_params_side_by_side_and_marks_differences(site: Site) -> 
     assert set(differing) == {"depth", "model", "auc", "loss"}
     charts = re.findall(r'<script type="application/json" id="cmp-\d+">(.*?)</script>', html, re.S)
     overlaid = [json.loads(chart)["series"] for chart in charts]
-    assert [[s["label"] for s in series] for series in overlaid] == [["run-000", "run-001"]] * 2
+    # loss has a history and is overlaid; auc, a single value each, is only in the table
+    assert [[s["label"] for s in series] for series in overlaid] == [["run-000", "run-001"]]
 
 
 def test_run_page_lists_artifacts_and_serves_them_safely(site: Site, tmp_path) -> None:
@@ -132,6 +133,8 @@ def test_a_long_metric_history_is_sent_downsampled(site: Site) -> None:
     (series,) = spec["series"]
     assert len(series["x"]) == 2000 and series["total"] == 6000
     assert max(series["y"]) == 1000.0 and 4321 in series["x"]
+    single = site.browser().get(f"/runs/{run_id}/chart", params={"key": "auc"})
+    assert single.status_code == 200 and single.text == ""  # one value: the table shows it
 
 
 def test_unknown_run_is_a_404_page(site: Site) -> None:

@@ -104,20 +104,15 @@ def compare(
             raise NotFoundError(f"run {r.id!r} is not in use case {key!r}")
     params = sorted({k for r in chosen for k in r.params})
     metrics = sorted({k for r in chosen for k in r.metrics})
-    charts = [
-        {
-            "key": metric,
-            "data": {
-                "x_label": "step",
-                "series": [
-                    _series(services, r.id, metric, label=r.name or r.id[:8])
-                    for r in chosen
-                    if metric in r.metrics
-                ],
-            },
-        }
-        for metric in metrics
-    ]
+    charts = []
+    for metric in metrics:
+        series = [
+            _series(services, r.id, metric, label=r.name or r.id[:8])
+            for r in chosen
+            if metric in r.metrics
+        ]
+        if any(s["total"] > 1 for s in series):  # a single value is in the table already
+            charts.append({"key": metric, "data": {"x_label": "step", "series": series}})
     return page.render(
         "runs/compare.html.j2",
         project=project,
@@ -158,6 +153,8 @@ def run_page(page: PageDep, run_id: str) -> HTMLResponse:
 def chart(page: PageDep, run_id: str, key: str) -> HTMLResponse:
     """A metric's chart as a fragment: the history cut to at most 2,000 points (LTTB)."""
     series = _series(page.services, run_id, key, label=key)
+    if series["total"] < 2:  # a single value is in the metrics table; no chart for it
+        return HTMLResponse("")
     return page.render(
         "runs/_chart.html.j2",
         key=key,
