@@ -45,6 +45,7 @@ from werft.store.models import (
     ReplicaRow,
     RunRow,
 )
+from werft.store.pipeline_models import PipelineRunRow
 
 Where = Literal["path", "query", "body"]
 Kind = Literal[
@@ -57,6 +58,7 @@ Kind = Literal[
     "dataset_version",
     "approval",
     "gate_report",
+    "pipeline_run",
     "user",
 ]
 
@@ -124,6 +126,11 @@ def approval(field: str = "approval_id", where: Where = "path") -> Lookup:
 def gate_report(field: str = "report_id", where: Where = "path") -> Lookup:
     """The value is a gate report's id: the project of its model."""
     return Lookup("gate_report", field, where)
+
+
+def pipeline_run(field: str = "run_id", where: Where = "path") -> Lookup:
+    """The value is a pipeline run's number: its project."""
+    return Lookup("pipeline_run", field, where)
 
 
 class Scope(StrEnum):
@@ -301,6 +308,15 @@ def projects_of(session: Session, kind: Kind, name: str) -> set[str]:
         return set(session.scalars(stmt.where(DatasetVersionRow.id == name)))
     if kind == "model":
         return _model_projects(session, [name])
+    if kind == "pipeline_run":
+        try:
+            number = int(name)
+        except ValueError:
+            return set()
+        stmt = select(ProjectRow.key).join(
+            PipelineRunRow, PipelineRunRow.project_id == ProjectRow.id
+        )
+        return set(session.scalars(stmt.where(PipelineRunRow.id == number)))
     if kind in ("approval", "gate_report"):
         table = ApprovalRow if kind == "approval" else GateReportRow
         try:
