@@ -1,37 +1,65 @@
-"""`werft quickstart`: the tracked example on the embedded default."""
+"""`werft quickstart`: the whole MLOps lifecycle on the embedded default, narrated."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-import werft
-from werft.cli import context
 from werft.cli.errors import handle_errors
 
 
 @handle_errors
-def quickstart(ctx: typer.Context) -> None:
-    """Run a small tracked example and print what it recorded and how to look at it."""
-    from werft.quickstart import run_quickstart
+def quickstart(
+    home: Annotated[
+        Path | None,
+        typer.Option(help="An empty folder to work in (default: a fresh temporary one)."),
+    ] = None,
+    keep: Annotated[
+        bool,
+        typer.Option("--keep", help="Leave `werft server` running on the result (Ctrl-C stops)."),
+    ] = False,
+    port: Annotated[int, typer.Option(help="Port of the server --keep starts.")] = 8080,
+) -> None:
+    """Walk a churn use case through every lifecycle phase, for real, in about a minute.
 
-    cli = context.get(ctx)
-    settings = cli.loaded.settings
-    werft.configure(**{k: v for k, v in cli.overrides.items() if v is not None})
-    where = (
-        settings.url or f"{settings.effective_database_url} + {settings.effective_artifacts_url}"
-    )
-    print(f"werft quickstart: tracking three training runs into {where}")
-    result = run_quickstart()
-    best = result.best
+    Use case from werft.yaml, tracked experiments, the best registered with its
+    data lineage, the CI gate, promotion approved by a second person, `werft
+    serve` with real traffic and late labels, drift caught by a monitor whose
+    alert reaches a local webhook, retraining triggered by that alert through
+    the same gate and approval with a hot swap, and the MLOps maturity report.
+    Nothing is downloaded; the data are generated in code.
+    """
+    from werft.quickstart import default_home, run_quickstart
+
+    folder = (home or default_home()).expanduser().resolve()
+    print(f"werft quickstart in {folder} (SQLite + a local folder)")
+    result = run_quickstart(folder, say=print)
+    run = result.retrained
     print(
-        f"\nbest run: {best.name} ({best.id}) auc={best.metrics['auc']:.3f}\n"
-        f"recorded per run: params, a {len(werft.get_metric_history(best.id, 'loss'))}-step loss "
-        "curve, the AUC, two dataset versions (hash, schema, profile), one artifact,\n"
-        "the git commit, Python and package versions.\n\nlook at it:\n"
-        f"  werft runs list {result.project}\n"
-        f"  werft runs show {best.id}\n"
-        f"  werft runs compare {' '.join(r.id for r in result.runs[:2])}\n"
-        f"  werft runs list {result.project} --filter \"metrics.auc > 0.7\" -o 'metrics.auc DESC'\n"
-        "  werft server    # then open http://127.0.0.1:8080/api/v1/docs"
+        f"\ndone in {result.seconds:.0f} s. Everything above is in {folder}:\n"
+        f"  export WERFT_HOME={folder}\n"
+        f"  werft runs list {result.project}                  # the experiments\n"
+        f"  werft models lineage {result.model} {run.version if run else 1}"
+        "     # the retrained version and its pipeline run\n"
+        f"  werft pipelines runs {result.project}             # trigger -> ... -> alias move\n"
+        f"  werft audit list --project {result.project}       # every step, hash-chained\n"
+        f"  werft maturity {result.project}\n"
+        f"  werft server                          # then open http://127.0.0.1:{port}/"
     )
-    werft.configure()
+    if keep:
+        _serve(folder, port)
+
+
+def _serve(home: Path, port: int) -> None:
+    import uvicorn
+
+    from werft.quickstart.lifecycle import quickstart_settings
+    from werft.server.app import create_app
+
+    settings = quickstart_settings(home)
+    print(f"\nwerft server on http://127.0.0.1:{port}/ (Ctrl-C stops)")
+    uvicorn.run(
+        create_app(settings, worker_interval=10.0), host="127.0.0.1", port=port, log_level="warning"
+    )
