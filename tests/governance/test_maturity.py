@@ -10,7 +10,13 @@ import pytest
 from werft.errors import NotFoundError
 from werft.governance.actor import acting_as
 from werft.governance.maturity_entities import MaturityReport, Phase, star_text
-from werft.governance.maturity_ladders import MaturityFacts, overall, rate
+from werft.governance.maturity_ladders import (
+    MaturityFacts,
+    RetrainingEvidence,
+    overall,
+    rate,
+)
+from werft.pipelines.entities import CodeVersion
 from werft.services import Services
 from werft.store.models import GateReportRow, ProjectRow, UseCaseRow
 from werft.tracking._rows import utcnow
@@ -279,14 +285,14 @@ def test_development_needs_lineage_and_a_complete_card_on_every_version(
     assert life.command("development") == f"werft models lineage {MODEL} {first}"
     life.version(life.run(logged=True, dataset=True))  # lineage, but no code version
     assert life.stars("development") == 3
-    third = life.version()  # committed, with data; still no use case synced
+    life.version()  # committed, with data; still no use case synced
     assert life.stars("development") == 3
     life.use_case()
     rating = life.report().phase("development")
     assert rating.stars == 4
     assert rating.evidence[-1].count == 2 and rating.evidence[-1].of == 3
-    assert rating.next_step is not None
-    assert rating.next_step.command == f"werft models lineage {MODEL} {third}"
+    assert rating.next_step is not None  # names the version that lacks its lineage
+    assert rating.next_step.command == f"werft models lineage {MODEL} {first}"
 
 
 def test_ci_counts_gates_that_check_data_and_thresholds_and_run_from_ci(
@@ -302,10 +308,16 @@ def test_ci_counts_gates_that_check_data_and_thresholds_and_run_from_ci(
     clean = life.version()
     life.release.gate(clean, passed=True)
     assert life.stars("continuous_integration") == 5
-    life.version()  # not gated yet
+    ungated = life.version()
+    life.version(life.run(logged=True, dataset=True, commit="c0ffee", dirty=False))
+    life.release.gate(ungated + 1, passed=True)
     rating = life.report().phase("continuous_integration")
     assert rating.stars == 4
-    assert (rating.evidence[-1].count, rating.evidence[-1].of) == (2, 3)
+    assert (rating.evidence[-1].count, rating.evidence[-1].of) == (3, 4)
+    assert rating.next_step is not None  # names the version that skipped the gate
+    assert rating.next_step.command == (
+        f"werft check {MODEL} {ungated} --data holdout.parquet --use-case werft.yaml"
+    )
 
 
 def test_cd_climbs_through_policy_four_eyes_serving_and_rollback(life: Lifecycle) -> None:
@@ -372,6 +384,37 @@ def test_operation_climbs_to_feedback_and_kpis_and_waits_for_retraining(
     assert rating.stars == 4
     assert rating.evidence[-1].count == 0 and not rating.evidence[-1].met
     assert rating.next_step is not None and "docs/pipelines.md" in rating.next_step.action
+    assert rating.next_step.command == "werft validate werft.yaml && werft pipelines sync"
+
+
+def test_continuous_training_counts_the_synced_pipelines_triggers(life: Lifecycle) -> None:
+    code = CodeVersion(digest="sha256:" + "9a" * 32, commit="c0ffee")
+    life.services.projects.create(PROJECT)
+    life.services.pipelines.sync(PROJECT, {"entrypoint": "train.py:main"}, code)
+    assert life.services.maturity.facts(PROJECT).retraining == RetrainingEvidence()
+    life.services.pipelines.sync(
+        PROJECT,
+        {
+            "entrypoint": "train.py:main",
+            "triggers": [{"alert": "churn-drift"}, {"schedule": "0 3 * * 1"}],
+        },
+        code,
+    )
+    retraining = life.services.maturity.facts(PROJECT).retraining
+    assert (retraining.triggers, retraining.runs) == (2, 0)
+    assert retraining.description == "2 trigger(s) (alert, schedule), 0 triggered pipeline run(s)"
+    # The rung itself: everything below it met, retraining makes it five.
+    facts = MaturityFacts(
+        project=PROJECT,
+        deployments_logging=1,
+        monitors=1,
+        alert_rules_with_channels=1,
+        feedback_labels=1,
+        kpi_values=1,
+        retraining=retraining,
+    )
+    [*_, operation, _] = rate(facts)
+    assert operation.stars == 5 and operation.next_step is None
 
 
 def test_monitors_and_rules_of_other_projects_do_not_count(life: Lifecycle) -> None:

@@ -12,7 +12,7 @@ and nothing is written: the report is read-only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,6 +44,7 @@ from werft.store.models import (
     RunRow,
     UseCaseRow,
 )
+from werft.store.pipeline_models import PipelineRow, PipelineRunRow
 from werft.tracking._rows import Clock, get_project_row, utcnow
 
 
@@ -77,15 +78,41 @@ class MaturityService:
             return _Counter(session, row.id, project).facts()
 
 
-def _retraining_evidence(session: Session, project_id: str) -> RetrainingEvidence:
-    """Continuous training of the project: triggers (schedule, alert, new dataset) and runs.
+TRIGGER_KINDS = ("schedule", "alert", "dataset")
+"""What may start a retraining besides a person (``werft train``, ``werft reproduce``)."""
 
-    Training pipelines keep no triggers in the store yet, so there is nothing
-    to count: this returns "none found" until they do. It is the one place to
-    count them (pipelines with triggers, pipeline runs started by a trigger).
+
+def _retraining_evidence(session: Session, project_id: str) -> RetrainingEvidence:
+    """Continuous training of the project: the synced pipeline's triggers, and triggered runs.
+
+    Read defensively: a spec without triggers, or a trigger of an unknown
+    kind, counts as nothing.
     """
-    del session, project_id
-    return RetrainingEvidence()
+    pipeline = session.get(PipelineRow, project_id)
+    spec = _mapping(pipeline.spec) if pipeline is not None else {}
+    raw = spec.get("triggers")
+    kinds = [
+        kind
+        for trigger in (raw if isinstance(raw, list) else [])
+        for kind in TRIGGER_KINDS
+        if isinstance(trigger, Mapping) and trigger.get(kind)
+    ]
+    runs = session.scalar(
+        select(func.count())
+        .select_from(PipelineRunRow)
+        .where(
+            PipelineRunRow.project_id == project_id,
+            PipelineRunRow.trigger.in_(TRIGGER_KINDS),
+        )
+    )
+    if not kinds and not runs:
+        return RetrainingEvidence()
+    return RetrainingEvidence(
+        triggers=len(kinds),
+        runs=runs or 0,
+        description=f"{len(kinds)} trigger(s) ({', '.join(sorted(set(kinds))) or 'none now'}), "
+        f"{runs or 0} triggered pipeline run(s)",
+    )
 
 
 class _Counter:
@@ -164,11 +191,14 @@ class _Counter:
 
     def facts(self) -> MaturityFacts:
         newest = self.versions[-1] if self.versions else None
+        gated = {g.model_version_id for g in self.gates}
         return MaturityFacts(
             project=self.key,
             model=self.model_ids.get(newest.model_id) if newest is not None else None,
             version=newest.version if newest is not None else None,
             deployment=self.deployments[0].name if self.deployments else None,
+            unlinked=self._newest(lambda v: v.run_id not in self.inputs),
+            ungated=self._newest(lambda v: v.id not in gated),
             **self._requirements(),
             **self._exploration(),
             **self._development(),
@@ -340,6 +370,13 @@ class _Counter:
         }
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _newest(self, missing: Callable[[ModelVersionRow], bool]) -> tuple[str, int] | None:
+        """The newest version that misses something, as (model name, version number)."""
+        for row in reversed(self.versions):
+            if missing(row):
+                return self.model_ids[row.model_id], row.version
+        return None
 
     def _runs_having(self, column: Any, ids: list[str]) -> set[str]:
         if not ids:

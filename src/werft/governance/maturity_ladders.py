@@ -61,6 +61,8 @@ class MaturityFacts:
     model: str | None = None  # the newest registered model, for the next steps' commands
     version: int | None = None  # its newest version
     deployment: str | None = None  # a deployment serving one of the project's models
+    unlinked: tuple[str, int] | None = None  # the newest version without dataset lineage
+    ungated: tuple[str, int] | None = None  # the newest version without a gate report
     # requirements
     use_case: bool = False
     kpis: int = 0
@@ -269,8 +271,8 @@ def development(f: MaturityFacts) -> PhaseRating:
                 f.versions_with_lineage,
                 f.versions > 0 and f.versions_with_lineage == f.versions,
                 _step(
-                    "register versions only from tracked runs with their datasets",
-                    f"werft models lineage {model} {version}",
+                    "register versions only from tracked runs that log their datasets",
+                    "werft models lineage {} {}".format(*(f.unlinked or (model, version))),
                 ),
                 of=f.versions,
             ),
@@ -313,7 +315,12 @@ def continuous_integration(f: MaturityFacts) -> PhaseRating:
                 "every version went through the gate",
                 f.versions_gated,
                 f.versions > 0 and f.versions_gated == f.versions,
-                _step("check every version in CI before it can be promoted", check),
+                _step(
+                    "check every version in CI before it can be promoted",
+                    "werft check {} {} --data holdout.parquet --use-case werft.yaml".format(
+                        *(f.ungated or (model, version))
+                    ),
+                ),
                 of=f.versions,
             ),
         ],
@@ -407,8 +414,8 @@ def operation(f: MaturityFacts) -> PhaseRating:
                 f.retraining.triggers,
                 f.retraining.triggers > 0,
                 _step(
-                    "add a training section with triggers to werft.yaml (docs/pipelines.md)",
-                    "werft validate werft.yaml && werft usecase sync werft.yaml",
+                    "add triggers to the training section of werft.yaml (docs/pipelines.md)",
+                    "werft validate werft.yaml && werft pipelines sync",
                 ),
             ),
         ],
