@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -17,7 +18,7 @@ from werft.governance.actor import acting_as
 from werft.governance.roles import Role
 from werft.governance.usecases.spec import UseCase
 from werft.services import Services, build_services
-from werft.store.models import GateReportRow
+from werft.store.models import GateReportRow, MonitorResultRow
 from werft.tracking._rows import utcnow
 from werft.tracking.entities import Metric, RunStatus
 
@@ -189,7 +190,12 @@ def approval_request(services: Services, *, requester: str, digest: str) -> int:
                 model_version_id=version_id,
                 passed=True,
                 data_digest="sha256:" + "cd" * 32,
-                report={"rows": 10, "checks": [], "use_case_digest": digest},
+                report={
+                    "rows": 10,
+                    "checks": [],
+                    "version_status": "validated",
+                    "use_case_digest": digest,
+                },
                 created_at=utcnow(),
                 created_by="ci",
             )
@@ -203,3 +209,74 @@ def approval_request(services: Services, *, requester: str, digest: str) -> int:
 def text(html: str) -> str:
     """The visible text of a page, roughly: tags removed, whitespace collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+DEPLOYMENT = "churn-prod"
+MONITOR = "churn-drift"
+
+
+def monitored_deployment(services: Services, *, windows: int = 12) -> None:
+    """A deployment of the model with a monitor that found drift in ``tenure`` lately.
+
+    The results are stored as the monitor's runs would store them (the drift tests
+    themselves are tested in tests/monitoring); a rule on ``drift.share`` fires.
+    """
+    services.projects.get_or_create(PROJECT)
+    if not services.registry.list_models(project=PROJECT).items:
+        approval_request(services, requester="dev", digest=use_case(services, approvers=["anna"]))
+    services.deployments.register_replica(
+        DEPLOYMENT,
+        models={MODEL: "production"},
+        strategy="single",
+        replica_id="r1",
+        address="http://127.0.0.1:9000",
+        host="serve-1",
+        pid=4242,
+    )
+    monitor = services.monitors.create(MONITOR, deployment=DEPLOYMENT)
+    services.alerts.create_rule("too-much-drift", condition="drift.share > 0.3", monitor=MONITOR)
+    start = utcnow() - timedelta(hours=windows)
+    with services.db.session() as session:
+        for i in range(windows):
+            drifting = i >= windows - 3
+            tenure = {"kind": "numeric", "edges": [0.0, 12.0, 24.0, 48.0]}
+            plan = {"kind": "categorical", "categories": ["basic", "premium"]}
+            session.add(
+                MonitorResultRow(
+                    monitor_id=monitor.id,
+                    window_start=start + timedelta(hours=i),
+                    window_end=start + timedelta(hours=i + 1),
+                    computed_at=start + timedelta(hours=i + 1),
+                    rows=1000,
+                    status="drift" if drifting else "ok",
+                    drift_share=0.5 if drifting else 0.0,
+                    values={
+                        "drift.share": 0.5 if drifting else 0.0,
+                        "drift.score.tenure": 0.4 if drifting else 0.05 + i / 1000,
+                        "drift.score.plan": 0.02,
+                        "performance.accuracy": 0.9 - (0.1 if drifting else 0.0),
+                        "kpi.retained_customers": 100.0 + i,
+                    },
+                    result={
+                        "drift": {
+                            "features": {
+                                "tenure": {
+                                    "method": "psi",
+                                    "statistic": 0.4 if drifting else 0.05,
+                                    "drifted": drifting,
+                                    "reference": {**tenure, "counts": [0, 30, 30, 30, 10]},
+                                    "current": {**tenure, "counts": [0, 5, 15, 40, 40]},
+                                },
+                                "plan": {
+                                    "method": "chi2",
+                                    "statistic": 0.02,
+                                    "drifted": False,
+                                    "reference": {**plan, "counts": [60, 40, 0]},
+                                    "current": {**plan, "counts": [58, 42, 0]},
+                                },
+                            }
+                        }
+                    },
+                )
+            )
+    services.alerts.evaluate(MONITOR, {"drift.share": 0.5}, utcnow())

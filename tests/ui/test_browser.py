@@ -26,7 +26,7 @@ from werft.governance.roles import Role
 from werft.services import Services, build_services
 from werft.tracking.entities import Metric, RunStatus
 
-from .conftest import MODEL, PROJECT, approval_request, use_case
+from .conftest import DEPLOYMENT, MODEL, PROJECT, approval_request, monitored_deployment, use_case
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -93,6 +93,7 @@ def _seed(services: Services) -> World:
         "dev": approval_request(services, requester="dev", digest=digest),
         "anna": approval_request(services, requester="anna", digest=digest),
     }
+    monitored_deployment(services)
     return World(url="", tokens=tokens, runs=runs, approvals=approvals)
 
 
@@ -296,3 +297,21 @@ def test_keyboard_reaches_the_content_first(new_page, world: World) -> None:
     assert skip.inner_text() == "Skip to content"
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+def test_a_deployments_drift_view(new_page, world: World) -> None:
+    page = new_page()
+    _sign_in(page, world, "anna")
+    page.get_by_role("link", name="Deployments").click()
+    page.get_by_role("link", name=DEPLOYMENT).click()
+    drift = page.locator("figure[data-chart]", has_text="Drift score per feature over time")
+    drift.locator(".uplot").wait_for()
+    assert page.locator("figure[data-chart] .uplot").count() == 3  # drift, performance, KPIs
+    histogram = page.get_by_role("figure", name="tenure")
+    assert histogram.locator("svg").is_visible() and "drifted" in histogram.inner_text()
+    assert page.get_by_text("too-much-drift").first.is_visible()
+    _shoot(page, "deployment")
+    page.get_by_role("link", name="Models").click()
+    page.get_by_role("link", name=MODEL).click()
+    assert page.get_by_role("heading", name="Gate reports of version 2").is_visible()
+    _shoot(page, "model")

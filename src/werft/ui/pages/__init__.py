@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from werft.ui.pages import approvals, overview, runs, signin
+from werft.ui.pages import approvals, audit, deployments, models, overview, runs, signin
 
-PAGE_GROUPS: tuple[ModuleType, ...] = (overview, runs, approvals, signin)
+PAGE_GROUPS: tuple[ModuleType, ...] = (
+    overview,
+    runs,
+    models,
+    approvals,
+    deployments,
+    audit,
+    signin,
+)
