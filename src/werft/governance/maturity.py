@@ -13,6 +13,7 @@ and nothing is written: the report is read-only.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -133,33 +134,44 @@ class _Counter:
                 )
             ).all()
         )
+        # Subqueries on the project rather than lists of ids: a project may have
+        # more runs than a statement may carry parameters.
+        self.live_runs = (
+            select(RunRow.id)
+            .where(RunRow.project_id == project_id, RunRow.deleted_at.is_(None))
+            .scalar_subquery()
+        )
         self.runs = {
-            r.id: r
-            for r in session.scalars(
-                select(RunRow).where(RunRow.project_id == project_id, RunRow.deleted_at.is_(None))
+            row.id: _RunFacts(row.git_commit or "", row.git_dirty, bool(row.environment))
+            for row in session.execute(
+                select(RunRow.id, RunRow.git_commit, RunRow.git_dirty, RunRow.environment).where(
+                    RunRow.project_id == project_id, RunRow.deleted_at.is_(None)
+                )
             )
         }
-        self.inputs = _run_inputs(session, self.runs)
-        self.versions = (
-            list(
-                session.scalars(
-                    select(ModelVersionRow)
-                    .where(ModelVersionRow.model_id.in_(self.model_ids))
-                    .order_by(ModelVersionRow.created_at)
-                )
+        self.inputs: dict[str, list[str]] = {}
+        for run_id, context in session.execute(
+            select(RunInputRow.run_id, RunInputRow.context).where(
+                RunInputRow.run_id.in_(self.live_runs)
             )
-            if self.model_ids
-            else []
+        ):
+            self.inputs.setdefault(run_id, []).append(context)
+        project_models = select(RegisteredModelRow.id).where(
+            RegisteredModelRow.project_id == project_id
         )
-        version_ids = [v.id for v in self.versions]
-        self.gates = (
-            list(
-                session.scalars(
-                    select(GateReportRow).where(GateReportRow.model_version_id.in_(version_ids))
-                )
+        self.versions = list(
+            session.scalars(
+                select(ModelVersionRow)
+                .where(ModelVersionRow.model_id.in_(project_models.scalar_subquery()))
+                .order_by(ModelVersionRow.created_at)
             )
-            if version_ids
-            else []
+        )
+        self.gates = list(
+            session.scalars(
+                select(GateReportRow)
+                .join(ModelVersionRow, ModelVersionRow.id == GateReportRow.model_version_id)
+                .where(ModelVersionRow.model_id.in_(project_models.scalar_subquery()))
+            )
         )
         names = set(self.model_ids.values())
         self.deployments = [
@@ -222,25 +234,22 @@ class _Counter:
         }
 
     def _exploration(self) -> dict[str, Any]:
-        ids = list(self.runs)
-        with_params = self._runs_having(ParamRow.run_id, ids)
-        with_metrics = self._runs_having(LatestMetricRow.run_id, ids)
-        committed = [r for r in self.runs.values() if r.git_commit]
+        with_params = self._runs_having(ParamRow.run_id)
+        with_metrics = self._runs_having(LatestMetricRow.run_id)
+        committed = [run_id for run_id, run in self.runs.items() if run.commit]
         return {
-            "runs": len(ids),
+            "runs": len(self.runs),
             "runs_with_params_and_metrics": len(with_params & with_metrics),
             "runs_with_inputs": len(self.inputs),
             "runs_with_commit": len(committed),
-            "runs_reproducible": sum(1 for r in committed if self._reproducible(r)),
+            "runs_reproducible": sum(1 for run_id in committed if self._reproducible(run_id)),
         }
 
     def _development(self) -> dict[str, Any]:
         signed = [v for v in self.versions if _mapping(v.signature).get("inputs")]
         lineage = [v for v in self.versions if v.run_id in self.inputs]
         documented = [
-            v
-            for v in lineage
-            if self.use_case_row is not None and self._documented(self.runs[v.run_id or ""])
+            v for v in lineage if self.use_case_row is not None and self._documented(v.run_id or "")
         ]
         return {
             "models": len(self.model_ids),
@@ -378,10 +387,8 @@ class _Counter:
                 return self.model_ids[row.model_id], row.version
         return None
 
-    def _runs_having(self, column: Any, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        return set(self.s.scalars(select(column).where(column.in_(ids)).distinct()))
+    def _runs_having(self, column: Any) -> set[str]:
+        return set(self.s.scalars(select(column).where(column.in_(self.live_runs)).distinct()))
 
     def _on_synced(self, gate: GateReportRow) -> bool:
         if self.use_case_row is None:
@@ -390,13 +397,16 @@ class _Counter:
 
     def _clean_commit(self, run_id: str | None) -> bool:
         run = self.runs.get(run_id or "")
-        return run is not None and bool(run.git_commit) and run.git_dirty is False
+        return run is not None and bool(run.commit) and run.dirty is False
 
-    def _reproducible(self, run: RunRow) -> bool:
-        return self._clean_commit(run.id) and run.id in self.inputs and bool(run.environment)
+    def _reproducible(self, run_id: str) -> bool:
+        return (
+            self._clean_commit(run_id) and run_id in self.inputs and self.runs[run_id].environment
+        )
 
-    def _documented(self, run: RunRow) -> bool:
-        return bool(run.git_commit) and bool(run.environment)
+    def _documented(self, run_id: str) -> bool:
+        run = self.runs.get(run_id)
+        return run is not None and bool(run.commit) and run.environment
 
     def _end_to_end(self) -> int:
         """Deployments with logged predictions whose alias points at a version with lineage."""
@@ -417,16 +427,13 @@ class _Counter:
         return found
 
 
-def _run_inputs(session: Session, runs: Mapping[str, RunRow]) -> dict[str, list[str]]:
-    """Run id -> the contexts of the dataset versions it logged as inputs."""
-    if not runs:
-        return {}
-    found: dict[str, list[str]] = {}
-    for run_id, context in session.execute(
-        select(RunInputRow.run_id, RunInputRow.context).where(RunInputRow.run_id.in_(list(runs)))
-    ):
-        found.setdefault(run_id, []).append(context)
-    return found
+@dataclass(frozen=True)
+class _RunFacts:
+    """What the report needs of a run: its code version and whether it has an environment."""
+
+    commit: str
+    dirty: bool | None
+    environment: bool
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
