@@ -102,7 +102,7 @@ def test_drift_retrains_and_the_approved_version_goes_live(
     backend.sync_use_case(loaded.use_case, digest=loaded.digest)
     project.log_datasets(seed=1)
     with acting_as("bob"):
-        first = train(backend, settings, file)
+        first = train(backend, settings, file, sync=True)
     assert first.status is PipelineStatus.AWAITING_APPROVAL, first.error
     with acting_as("anna"):
         backend.approve(first.approval_id or 0, comment="first release")

@@ -41,8 +41,8 @@ def _project(backend: Backend) -> None:
 
 
 def _run(*, cause_key: str | None = None, start: bool = True) -> NewPipelineRun:
-    trigger = Trigger.ALERT if cause_key else Trigger.MANUAL
-    return NewPipelineRun(trigger=trigger, cause_key=cause_key, spec=SPEC, code=CODE, start=start)
+    # A cause key dedups API-created runs too (a CI job that may be retried, say).
+    return NewPipelineRun(cause_key=cause_key, spec=SPEC, code=CODE, start=start)
 
 
 def test_a_run_is_recorded_from_sync_to_its_end(backend: Backend) -> None:
@@ -239,3 +239,35 @@ def test_listings_need_a_role_where_their_filter_points(team: Team, services: Se
     by_run = {"training_run_id": training.id}
     assert team.call("ext", "GET", "/pipeline-runs", params=by_run).status_code == 403
     assert team.call("val", "GET", "/pipeline-runs", params=by_run).json() == []
+
+
+def test_runs_link_only_what_exists_in_their_project(backend: Backend) -> None:
+    _project(backend)
+    backend.create_project("other")
+    foreign = backend.create_run("other", name="elsewhere")
+    run = backend.create_pipeline_run(PROJECT, _run())
+    with pytest.raises(NotFoundError, match="run 'nope' not found in the run's project"):
+        backend.update_pipeline_run(run.id, PipelineRunUpdate(training_run_id="nope"))
+    with pytest.raises(NotFoundError, match="not found in the run's project"):
+        backend.update_pipeline_run(run.id, PipelineRunUpdate(training_run_id=foreign.id))
+    with pytest.raises(NotFoundError, match="gate report #77 not found"):
+        backend.update_pipeline_run(run.id, PipelineRunUpdate(gate_report_id=77))
+    with pytest.raises(InvalidInputError, match="cannot go back to queued"):
+        backend.update_pipeline_run(run.id, PipelineRunUpdate(status=PipelineStatus.QUEUED))
+    assert backend.get_pipeline_run(run.id).training_run_id is None
+
+
+def test_a_queued_run_runs_only_the_synced_code(backend: Backend) -> None:
+    _project(backend)
+    with pytest.raises(ConflictError, match="werft pipelines sync"):
+        backend.create_pipeline_run(PROJECT, _run(start=False))  # nothing synced yet
+    backend.sync_pipeline(PROJECT, SPEC, CODE)
+    other = CodeVersion(digest="sha256:" + "be" * 32)
+    new = NewPipelineRun(spec=SPEC, code=other, start=False)
+    with pytest.raises(ConflictError, match="must be that pipeline's"):
+        backend.create_pipeline_run(PROJECT, new)
+    assert backend.create_pipeline_run(PROJECT, _run(start=False)).status is PipelineStatus.QUEUED
+    with pytest.raises(InvalidInputError, match="started by its trigger"):
+        backend.create_pipeline_run(
+            PROJECT, NewPipelineRun(trigger=Trigger.ALERT, spec=SPEC, code=CODE)
+        )

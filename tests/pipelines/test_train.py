@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.conftest import LiveServer
 from tests.pipelines import project
 
-from werft.config import Settings
+from werft.client.http import WerftClient
+from werft.config import Settings, load_settings
 from werft.governance.actor import acting_as
 from werft.governance.usecases import load_use_case
 from werft.pipelines.entities import PipelineStatus, Trigger
@@ -192,3 +194,26 @@ def test_reproduce_reruns_with_the_same_code_params_and_data(
     assert again.data == first.data and again.code == first.code
     assert again.status is PipelineStatus.SUCCEEDED and again.alias == ""
     assert [m.key for m in found.metrics] == ["train_accuracy"]
+
+
+def test_train_against_a_server(
+    tmp_path: Path, services: Services, live_server: LiveServer
+) -> None:
+    """Remote mode: the snapshot, the run and every report go over HTTP; so does the training."""
+    live_server.app.state.services = services
+    remote = load_settings(environ={}, home=tmp_path / "client", url=live_server.url).settings
+    client = WerftClient(live_server.url, timeout=30)
+    set_backend(client, remote)
+    try:
+        file = _repo(tmp_path, client)
+        run = train(client, remote, file, sync=True)
+    finally:
+        client.close()
+    assert run.status is PipelineStatus.AWAITING_APPROVAL, run.error
+    local = LocalBackend(services)
+    assert local.get_pipeline_run(run.id).training_run_id == run.training_run_id
+    assert local.get_model_version(project.MODEL, 1).run_id == run.training_run_id
+    assert local.get_pipeline(project.PROJECT).code == run.code
+    assert [a.path for a in local.list_artifacts(run.training_run_id or "", "logs")] == [
+        "logs/training.log"
+    ]

@@ -48,20 +48,27 @@ def train(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not stream the training's output.")
     ] = False,
+    sync: Annotated[
+        bool,
+        typer.Option(
+            "--sync", help="Also store it as the pipeline the triggers run (werft pipelines sync)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run the training pipeline of werft.yaml now.
+    """Run the training pipeline of werft.yaml now, in this process.
 
-    Snapshots the repository (the file's folder), syncs the pipeline, then:
-    trains the entrypoint as a tracked run with the pinned dataset versions,
-    finds the version it registered, runs the gate on the 'holdout' data and
-    applies the promotion policy to on_success.promote_to.
+    Snapshots the repository (the file's folder), trains the entrypoint as a
+    tracked run with the pinned dataset versions, finds the version it
+    registered, runs the gate on the 'holdout' data and applies the promotion
+    policy to on_success.promote_to. The triggers run what `werft pipelines
+    sync` (or --sync) stored.
     """
     from werft.pipelines.train import train as run_pipeline
 
     cli = context.get(ctx)
     echo = None if (quiet or as_json) else _echo
-    run = run_pipeline(cli.backend(), cli.loaded.settings, file, echo=echo)
+    run = run_pipeline(cli.backend(), cli.loaded.settings, file, sync=sync, echo=echo)
     if as_json:
         print_json(run)
     else:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
@@ -49,6 +50,7 @@ from werft.store.models import (
     ModelVersionRow,
     ProjectRow,
     RegisteredModelRow,
+    RunRow,
 )
 from werft.store.pipeline_models import PipelineRow, PipelineRunRow
 from werft.tracking._rows import Clock, aware, get_project_row, utcnow
@@ -165,12 +167,19 @@ class PipelineService:
             ConflictError: A run for the same cause is still active.
         """
         spec = _checked_spec(new.spec)
+        if new.trigger not in (Trigger.MANUAL, Trigger.REPRODUCE):
+            raise InvalidInputError(
+                f"a {new.trigger.value} run is started by its trigger, not created directly; "
+                "create manual or reproduce runs"
+            )
         data = new.data or spec.data
         for ref in data.values():
             parse_dataset_ref(ref)
         now, actor = self._clock(), current_actor()
         with self._db.session() as session:
             project_row = get_project_row(session, project)
+            if not new.start:
+                _check_synced(session, project_row, spec, new.code)
             pinned = _pin_latest(session, project_row, data, strict=True)
             new = new.model_copy(update={"data": pinned})
             row = self._insert(session, project_row, spec=spec, new=new, now=now, actor=actor)
@@ -199,6 +208,7 @@ class PipelineService:
             data=dict(new.data),
             code_digest=new.code.digest,
             code_commit=new.code.commit,
+            code_dirty=new.code.dirty,
             executor=spec.executor,
             created_by=actor,
             created_at=now,
@@ -279,6 +289,11 @@ class PipelineService:
                 raise ConflictError(
                     f"pipeline run #{run_id} has finished ({status.value}); it cannot change"
                 )
+            if change.status is PipelineStatus.QUEUED:
+                raise InvalidInputError(
+                    f"pipeline run #{run_id} has started; it cannot go back to queued"
+                )
+            _check_links(session, row, change)
             if change.model is not None or change.version is not None:
                 if change.model is None or change.version is None:
                     raise InvalidInputError("give both the model and the version of the candidate")
@@ -575,11 +590,61 @@ class PipelineService:
         ]
 
 
+def _check_synced(
+    session: Session, project: ProjectRow, spec: TrainingSpec, code: CodeVersion
+) -> None:
+    """A queued run executes on the worker: only with the code and spec synced for the project.
+
+    Syncing needs more rights than starting a run, so a run that someone else's
+    process executes may not bring code of its own.
+    """
+    synced = session.get(PipelineRow, project.id)
+    if (
+        synced is None
+        or synced.code_digest != code.digest
+        or synced.spec != spec.model_dump(mode="json")
+    ):
+        raise ConflictError(
+            f"a queued run of {project.key!r} is executed by the worker with the pipeline "
+            "synced for the project, so its spec and code must be that pipeline's; run it "
+            "yourself (start) or sync it first with `werft pipelines sync`"
+        )
+
+
+def _check_links(session: Session, row: PipelineRunRow, change: PipelineRunUpdate) -> None:
+    """Everything a run links to must exist and belong to the run's project.
+
+    Raises:
+        NotFoundError: An id that does not exist in the project (saying which).
+    """
+    project = row.project_id
+    if change.training_run_id is not None:
+        run = session.get(RunRow, change.training_run_id)
+        if run is None or run.project_id != project:
+            raise NotFoundError(f"run {change.training_run_id!r} not found in the run's project")
+    if change.model is not None:
+        model = get_model_row(session, change.model)
+        if model.project_id != project:
+            raise NotFoundError(f"model {change.model!r} not found in the run's project")
+    for kind, table, number in (
+        ("gate report", GateReportRow, change.gate_report_id),
+        ("approval request", ApprovalRow, change.approval_id),
+    ):
+        if number is None:
+            continue
+        owner = session.scalar(
+            select(RegisteredModelRow.project_id)
+            .join(ModelVersionRow, ModelVersionRow.model_id == RegisteredModelRow.id)
+            .join(table, table.model_version_id == ModelVersionRow.id)
+            .where(table.id == number)
+        )
+        if owner != project:
+            raise NotFoundError(f"{kind} #{number} not found in the run's project")
+
+
 def _checked_spec(spec: TrainingSpec | dict[str, Any]) -> TrainingSpec:
     if isinstance(spec, TrainingSpec):
         return spec
-    from pydantic import ValidationError
-
     try:
         return TrainingSpec.model_validate(spec)
     except ValidationError as exc:
@@ -696,7 +761,7 @@ def _run_entity(
         status=status,
         params=dict(row.spec.get("params") or {}),
         data=dict(row.data),
-        code=CodeVersion(digest=row.code_digest, commit=row.code_commit),
+        code=CodeVersion(digest=row.code_digest, commit=row.code_commit, dirty=row.code_dirty),
         spec=row.spec,
         executor=row.executor,
         job_id=row.job_id,

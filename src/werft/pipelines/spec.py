@@ -95,7 +95,7 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Trigger(_Spec):
+class TriggerSpec(_Spec):
     """What starts a retraining: exactly one of ``schedule``, ``alert``, ``dataset``.
 
     Attributes:
@@ -119,7 +119,7 @@ class Trigger(_Spec):
         return None if value is None else _checked(lambda v: check_key("dataset", v), value)
 
     @model_validator(mode="after")
-    def _exactly_one(self) -> Trigger:
+    def _exactly_one(self) -> TriggerSpec:
         given = [k for k in ("schedule", "alert", "dataset") if getattr(self, k) is not None]
         if len(given) != 1:
             raise PydanticCustomError(
@@ -170,7 +170,7 @@ class TrainingSpec(_Spec):
     model: str | None = None
     executor: str = "local"
     timeout: Annotated[int | None, BeforeValidator(_duration)] = None
-    triggers: list[Trigger] = Field(default_factory=list)
+    triggers: list[TriggerSpec] = Field(default_factory=list)
     on_success: OnSuccess = Field(default_factory=OnSuccess)
 
     @field_validator("data")

@@ -58,9 +58,14 @@ def train(
     settings: Settings,
     file: Path,
     *,
+    sync: bool = False,
     echo: Callable[[str], None] | None = None,
 ) -> PipelineRun:
-    """Sync the pipeline of ``file`` (werft.yaml) with a snapshot of its folder and run it.
+    """Run the pipeline of ``file`` (werft.yaml) on a snapshot of its folder, in this process.
+
+    ``sync`` also stores the training section and the snapshot as the project's
+    pipeline, which the triggers run (``werft pipelines sync`` alone; it needs a
+    global admin against a server with auth, as the worker executes that code).
 
     Raises:
         NotFoundError: No such file; the project or a dataset does not exist.
@@ -84,7 +89,8 @@ def train(
         if not checkout.is_dir():
             unpack(archive, checkout)
     spec = loaded.training.model_dump(mode="json")
-    backend.sync_pipeline(project, spec, code)
+    if sync:
+        backend.sync_pipeline(project, spec, code)
     run = backend.create_pipeline_run(
         project, NewPipelineRun(trigger=Trigger.MANUAL, spec=spec, code=code)
     )

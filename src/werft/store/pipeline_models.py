@@ -58,6 +58,7 @@ class PipelineRunRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column()  # role -> NAME@N, pinned
     code_digest: Mapped[str] = mapped_column(String(80))
     code_commit: Mapped[str] = mapped_column(String(64), default="")
+    code_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     executor: Mapped[str] = mapped_column(String(300))
     job_id: Mapped[str] = mapped_column(String(200), default="")
     training_run_id: Mapped[str | None] = mapped_column(

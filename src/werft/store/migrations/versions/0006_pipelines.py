@@ -49,6 +49,7 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("code_digest", sa.String(length=80), nullable=False),
         sa.Column("code_commit", sa.String(length=64), nullable=False),
+        sa.Column("code_dirty", sa.Boolean(), nullable=False),
         sa.Column("executor", sa.String(length=300), nullable=False),
         sa.Column("job_id", sa.String(length=200), nullable=False),
         sa.Column("training_run_id", sa.String(length=32), nullable=True),
