@@ -171,3 +171,21 @@ def test_a_resync_keeps_what_a_trigger_has_seen(clocked: Services, clock: Clock)
     _sync(clocked, {"dataset": "customers"}, params={"C": 0.5})  # a new spec, same trigger
     [run] = clocked.pipelines.fire_due()
     assert run.trigger_detail == "customers@2" and run.params == {"C": 0.5}
+
+
+def test_the_server_runs_a_worker_that_fires_triggers(settings: Settings) -> None:
+    """`werft server` (worker on) ticks the pipeline dispatcher; --no-worker runs none."""
+    import asyncio
+
+    from werft.server.app import create_app
+
+    async def started(worker_interval: float | None) -> tuple[Any, Any]:
+        app = create_app(settings, worker_interval=worker_interval)
+        async with app.router.lifespan_context(app):
+            worker = app.state.worker
+            return worker, worker.tick() if worker is not None else None
+
+    worker, counts = asyncio.run(started(3600))
+    assert worker is not None and worker.pipelines is not None
+    assert counts["pipelines"] == 0
+    assert asyncio.run(started(None)) == (None, None)

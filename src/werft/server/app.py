@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from werft import __version__
 from werft.config import Settings
+from werft.pipelines.dispatch import PipelineDispatcher
 from werft.server import metrics, problems
 from werft.server.api import (
     alerts,
@@ -65,8 +66,12 @@ def create_app(
             app.state.services = services
         worker = None
         if worker_interval is not None:
-            worker = Worker(app.state.services, interval=worker_interval)
+            dispatcher = (
+                PipelineDispatcher(app.state.services, settings) if settings is not None else None
+            )
+            worker = Worker(app.state.services, interval=worker_interval, pipelines=dispatcher)
             worker.start()
+        app.state.worker = worker
         try:
             yield
         finally:
