@@ -17,10 +17,19 @@ from tests.pipelines import project
 
 from werft.client.http import WerftClient
 from werft.config import Settings, load_settings
+from werft.errors import UnavailableError
 from werft.governance.actor import acting_as
 from werft.governance.usecases import load_use_case
-from werft.pipelines.entities import PipelineStatus, Trigger
-from werft.pipelines.train import reproduce, train
+from werft.pipelines.engine import Engine
+from werft.pipelines.entities import (
+    CodeVersion,
+    NewPipelineRun,
+    PipelineRun,
+    PipelineRunUpdate,
+    PipelineStatus,
+    Trigger,
+)
+from werft.pipelines.train import job_env, reproduce, train
 from werft.registry.entities import VersionStatus
 from werft.sdk.backend import Backend
 from werft.sdk.fluent import set_backend
@@ -217,3 +226,47 @@ def test_train_against_a_server(
     assert [a.path for a in local.list_artifacts(run.training_run_id or "", "logs")] == [
         "logs/training.log"
     ]
+
+
+class _FlakyBackend:
+    """Passes everything to a backend, but reporting on the run fails after the job started."""
+
+    def __init__(self, backend: Backend) -> None:
+        self._backend = backend
+        self.updates = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._backend, name)
+
+    def update_pipeline_run(self, run_id: int, change: PipelineRunUpdate) -> PipelineRun:
+        if change.job_id is None and self._backend.get_pipeline_run(run_id).job_id:
+            self.updates += 1
+            if self.updates == 1:
+                raise UnavailableError("the werft server did not answer")
+        return self._backend.update_pipeline_run(run_id, change)
+
+
+def test_a_job_is_stopped_when_its_run_can_no_longer_be_reported(
+    tmp_path: Path, local: Backend, settings: Settings
+) -> None:
+    file = _repo(tmp_path, local)
+    marker = tmp_path / "still-training"
+    (file.parent / "train.py").write_text(
+        "import time\n"
+        "def main(params, data):\n"
+        "    time.sleep(4)\n"
+        f"    open({str(marker)!r}, 'w').close()\n"
+    )
+    flaky = _FlakyBackend(local)
+    engine = Engine(backend=flaky, cache=settings.home / "cache", env=job_env(settings), poll=0.5)  # type: ignore[arg-type]
+    spec = load_use_case(file).training
+    assert spec is not None
+    new = NewPipelineRun(
+        spec=spec.model_dump(mode="json"), code=CodeVersion(digest="sha256:" + "0" * 64)
+    )
+    run = engine.execute(local.create_pipeline_run(project.PROJECT, new), file.parent)
+
+    assert run.status is PipelineStatus.FAILED and "did not answer" in run.error
+    assert local.get_run(run.training_run_id or "").status is RunStatus.FAILED
+    time.sleep(5)
+    assert not marker.exists(), "the job trained on after its run failed"

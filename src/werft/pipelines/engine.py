@@ -80,7 +80,17 @@ class Engine:
             message = exc.message if isinstance(exc, WerftError) else _describe(exc)
             if not isinstance(exc, WerftError):
                 log.exception("pipeline run #%s failed", run.id)
+            self._end_training_run(run.id)
             return self._finish(run.id, PipelineStatus.FAILED, error=message)
+
+    def _end_training_run(self, run_id: int) -> None:
+        """After a failure: the training run, if one was started, must not stay running."""
+        try:
+            training = self.backend.get_pipeline_run(run_id).training_run_id
+            if training is not None and self.backend.get_run(training).is_active:
+                self.backend.end_run(training, RunStatus.FAILED)
+        except WerftError:
+            log.warning("pipeline run #%s: could not end its training run", run_id)
 
     def _execute(self, run: PipelineRun, spec: TrainingSpec, workdir: Path) -> PipelineRun:
         training = self._start_training_run(run, spec)
@@ -167,6 +177,15 @@ class Engine:
             timeout=spec.timeout,
         )
         handle = self.executors(spec.executor).submit(job)
+        try:
+            return self._watch(run, handle)
+        except BaseException:
+            # Reporting failed (the server went away, Ctrl-C): a job nobody watches
+            # would train on unsupervised, so it is stopped with the run.
+            handle.cancel()
+            raise
+
+    def _watch(self, run: PipelineRun, handle: JobHandle) -> JobResult:
         self._update(run.id, job_id=handle.id)
         shown = 0
         while True:
