@@ -34,6 +34,9 @@ CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
+    # One server and one browser for the module, in file order: the approval test
+    # decides a request the overview test expects to be waiting.
+    pytest.mark.xdist_group("ui-browser"),
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
 ]
 ARGS = [
