@@ -93,13 +93,31 @@ def test_runs_sort_by_a_metric_and_page(site: Site) -> None:
 
 def test_compare_shows_params_side_by_side_and_marks_differences(site: Site) -> None:
     a, b = make_runs(site.services, 2)
-    html = site.browser().get(f"/projects/{PROJECT}/compare", params=[("run", a), ("run", b)]).text
+    browser = site.browser()
+    html = browser.get(f"/projects/{PROJECT}/compare", params=[("run", a), ("run", b)]).text
     differing = re.findall(r'<tr class="differs"><th scope="row">([^<]+)<', html)
     assert set(differing) == {"depth", "model", "auc", "loss"}
-    charts = re.findall(r'<script type="application/json" id="cmp-\d+">(.*?)</script>', html, re.S)
-    overlaid = [json.loads(chart)["series"] for chart in charts]
-    # loss has a history and is overlaid; auc, a single value each, is only in the table
-    assert [[s["label"] for s in series] for series in overlaid] == [["run-000", "run-001"]]
+    assert f"/projects/{PROJECT}/compare/chart?metric=loss&amp;run={a}&amp;run={b}" in html
+    chart = browser.get(
+        f"/projects/{PROJECT}/compare/chart", params=[("metric", "loss"), ("run", a), ("run", b)]
+    ).text
+    spec = json.loads(
+        re.search(r'<script type="application/json"[^>]*>(.*?)</script>', chart, re.S)[1]
+    )
+    assert [s["label"] for s in spec["series"]] == ["run-000", "run-001"]
+    single = browser.get(
+        f"/projects/{PROJECT}/compare/chart", params=[("metric", "auc"), ("run", a), ("run", b)]
+    )
+    assert single.text == ""  # one value per run: the table shows it
+
+
+def test_compare_refuses_runs_of_another_use_case(site: Site) -> None:
+    (ours,) = make_runs(site.services, 1)
+    (theirs,) = make_runs(site.services, 1, project="fraud")
+    browser = site.browser()
+    for path in (f"/projects/{PROJECT}/compare", f"/projects/{PROJECT}/compare/chart"):
+        response = browser.get(path, params=[("metric", "loss"), ("run", ours), ("run", theirs)])
+        assert response.status_code == 404, path
 
 
 def test_run_page_lists_artifacts_and_serves_them_safely(site: Site, tmp_path) -> None:

@@ -95,34 +95,52 @@ def sort_order(current: str, entity: str, name: str) -> tuple[str, str]:
 def compare(
     page: PageDep, key: str, run: Annotated[list[str] | None, Query()] = None
 ) -> HTMLResponse:
-    """Runs side by side: params and metrics (differences marked), curves overlaid."""
-    services = page.services
-    project = services.projects.get(key)
-    chosen = [services.runs.get(run_id) for run_id in dict.fromkeys(run or [])][:MAX_COMPARE]
-    for r in chosen:
-        if r.project != key:
-            raise NotFoundError(f"run {r.id!r} is not in use case {key!r}")
-    params = sorted({k for r in chosen for k in r.params})
-    metrics = sorted({k for r in chosen for k in r.metrics})
-    charts = []
-    for metric in metrics:
-        series = [
-            _series(services, r.id, metric, label=r.name or r.id[:8])
-            for r in chosen
-            if metric in r.metrics
-        ]
-        if any(s["total"] > 1 for s in series):  # a single value is in the table already
-            charts.append({"key": metric, "data": {"x_label": "step", "series": series}})
+    """Runs side by side: params and metrics (differences marked), curves overlaid.
+
+    The curves load one by one after the page (``compare_chart``), so that many
+    long histories never hold the tables back.
+    """
+    project = page.services.projects.get(key)
+    chosen = _runs_of(page, key, run)
     return page.render(
         "runs/compare.html.j2",
         project=project,
         runs=chosen,
-        params=params,
-        metrics=metrics,
-        charts=charts,
+        params=sorted({k for r in chosen for k in r.params}),
+        metrics=sorted({k for r in chosen for k in r.metrics}),
+        chart_query=urlencode([("run", r.id) for r in chosen]),
         column=lambda kind, name: [getattr(r, kind).get(name) for r in chosen],
         differs=lambda values: len({str(v) for v in values}) > 1,
     )
+
+
+@router.get("/projects/{key}/compare/chart", dependencies=[require(Role.VIEWER, access.project())])
+def compare_chart(
+    page: PageDep, key: str, metric: str, run: Annotated[list[str] | None, Query()] = None
+) -> HTMLResponse:
+    """One metric of the compared runs, overlaid; nothing when no run has a history of it."""
+    series = [
+        _series(page.services, r.id, metric, label=r.name or r.id[:8])
+        for r in _runs_of(page, key, run)
+        if metric in r.metrics
+    ]
+    if not any(s["total"] > 1 for s in series):  # single values are in the table already
+        return HTMLResponse("")
+    return page.render(
+        "runs/_chart.html.j2",
+        key=metric,
+        data={"x_label": "step", "series": series},
+        total=max(s["total"] for s in series),
+    )
+
+
+def _runs_of(page: PageDep, key: str, ids: list[str] | None) -> list[Run]:
+    """The runs named, at most :data:`MAX_COMPARE`; each must belong to use case ``key``."""
+    chosen = [page.services.runs.get(run_id) for run_id in dict.fromkeys(ids or [])]
+    for r in chosen:
+        if r.project != key:  # the route's permission covers this use case only
+            raise NotFoundError(f"run {r.id!r} is not in use case {key!r}")
+    return chosen[:MAX_COMPARE]
 
 
 @router.get("/runs/{run_id}", dependencies=[require(Role.VIEWER, access.run())])
