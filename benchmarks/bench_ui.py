@@ -160,6 +160,7 @@ def _measure(services: Services, run_id: str, count: int, repeat: int) -> None:
         ),
         (f"runs page {last_page} (the last)", f"/projects/{PROJECT}/runs", {"page": last_page}),
         ("chart of a 100,000-point history", f"/runs/{run_id}/chart", {"key": "loss"}),
+        ("overview (use case, maturity report)", "/", {}),
     ]
     rows = []
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -178,7 +179,7 @@ def _measure(services: Services, run_id: str, count: int, repeat: int) -> None:
                 extra = f"{len(series['x'])} of {series['total']} points, peak kept: " + str(
                     max(series["y"]) > 5.0
                 )
-            else:
+            elif "runs" in path:
                 extra = f"{response.text.count(ROW_MARK)} rows"
             rows.append((label, statistics.median(times), _p95(times), extra))
     server.should_exit = True

@@ -56,3 +56,11 @@ def test_a_rejection_needs_a_comment(secure_site: Site) -> None:
     assert refused.status_code == 400 and "needs a comment" in refused.text
     assert anna.post(f"/approvals/{approval}/reject", {"comment": "no"}).status_code == 303
     assert secure_site.services.promotions.get(approval).status is ApprovalStatus.REJECTED
+
+
+def test_a_decision_without_the_forms_csrf_token_is_refused(secure_site: Site) -> None:
+    anna = secure_site.signed_in("anna", {PROJECT: Role.APPROVER})
+    approval = _request(secure_site)
+    forged = anna.post(f"/approvals/{approval}/approve", {"comment": "ok"}, csrf=False)
+    assert forged.status_code == 403
+    assert secure_site.services.promotions.get(approval).status is ApprovalStatus.PENDING

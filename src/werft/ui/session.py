@@ -24,7 +24,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from werft.errors import PermissionDeniedError, WerftError
-from werft.governance.roles import authenticated_as, current_principal
+from werft.governance.roles import authenticated_as
 from werft.services import Services
 from werft.ui.paths import is_ui_path
 
@@ -69,11 +69,12 @@ def check_csrf(cookie: str | None, submitted: str | None) -> None:
 class SessionAuthentication:
     """Makes the session cookie's user the principal of a UI request when auth is on.
 
-    Runs after the API's bearer-token middleware; it leaves the API and
-    ``/metrics`` alone (they never accept cookies, so a cross-site request
-    cannot use a browser's session against them). An invalid or expired
-    session goes on unauthenticated: the page's permission check then sends
-    the browser to the sign-in page.
+    It wraps the API's bearer-token middleware, so a request that also sends
+    ``Authorization: Bearer`` is answered as that token's user. It leaves the
+    API and ``/metrics`` alone: they never accept cookies, so a cross-site
+    request cannot use a browser's session against them. An invalid or
+    expired session goes on unauthenticated: the page's permission check
+    then sends the browser to the sign-in page.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -84,7 +85,6 @@ class SessionAuthentication:
             scope["type"] != "http"
             or not getattr(scope["app"].state, "auth", False)
             or not is_ui_path(scope["path"])
-            or current_principal() is not None
         ):
             await self.app(scope, receive, send)
             return
