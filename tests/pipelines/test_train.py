@@ -270,3 +270,44 @@ def test_a_job_is_stopped_when_its_run_can_no_longer_be_reported(
     assert local.get_run(run.training_run_id or "").status is RunStatus.FAILED
     time.sleep(5)
     assert not marker.exists(), "the job trained on after its run failed"
+
+
+class _CountingBackend(_FlakyBackend):
+    """Counts the heartbeats (updates that change nothing) while the run is gating."""
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self.gating_heartbeats = 0
+
+    def update_pipeline_run(self, run_id: int, change: PipelineRunUpdate) -> PipelineRun:
+        current = self._backend.get_pipeline_run(run_id)
+        if current.status is PipelineStatus.GATING and not change.model_dump(exclude_none=True):
+            self.gating_heartbeats += 1
+        return self._backend.update_pipeline_run(run_id, change)
+
+
+def test_a_long_gate_keeps_reporting(
+    tmp_path: Path, local: Backend, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import werft.sdk.gates
+
+    real = werft.sdk.gates.check_version
+
+    def slow_check(*args: object, **kwargs: object) -> object:
+        time.sleep(1.0)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(werft.sdk.gates, "check_version", slow_check)
+    file = _repo(tmp_path, local, project.werft_yaml(promote_to=None))
+    counting = _CountingBackend(local)
+    engine = Engine(
+        backend=counting, cache=settings.home / "cache", env=job_env(settings), poll=0.2
+    )  # type: ignore[arg-type]
+    spec = load_use_case(file).training
+    assert spec is not None
+    new = NewPipelineRun(
+        spec=spec.model_dump(mode="json"), code=CodeVersion(digest="sha256:" + "0" * 64)
+    )
+    run = engine.execute(local.create_pipeline_run(project.PROJECT, new), file.parent)
+    assert run.status is PipelineStatus.SUCCEEDED, run.error
+    assert counting.gating_heartbeats >= 3

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from werft.errors import ConflictError, NotFoundError, WerftError
 from werft.gates.entities import GateReport
@@ -28,6 +30,8 @@ from werft.sdk.backend import Backend
 from werft.tracking.entities import RunStatus
 
 log = logging.getLogger("werft.pipelines")
+
+T = TypeVar("T")
 
 RUN_ID_ENV = "WERFT_RUN_ID"
 """The training run the entrypoint's ``werft.start_run()`` continues."""
@@ -122,7 +126,7 @@ class Engine:
                 error=f"no '{HOLDOUT_ROLE}' data in training.data: the gate was not run, "
                 "so the candidate cannot be promoted",
             )
-        report = self._gate(run, candidate)
+        report = self._reporting(run.id, lambda: self._gate(run, candidate))
         run = self._update(run.id, gate_report_id=report.id)
         if not report.passed:
             failed = [c for c in report.checks if not c.passed]
@@ -314,6 +318,31 @@ class Engine:
         return self._finish(run.id, PipelineStatus.SUCCEEDED)
 
     # -- reporting ----------------------------------------------------------------------
+
+    def _reporting(self, run_id: int, step: Callable[[], T]) -> T:
+        """Run a long step (the gate on a large holdout) while the run keeps reporting.
+
+        Without heartbeats a worker would take the run for dead after
+        :data:`~werft.pipelines.service.STALE_AFTER` and fail it mid-step.
+        """
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+
+        def target() -> None:
+            try:
+                outcome.append(step())
+            except BaseException as exc:  # re-raised in the caller's thread
+                failure.append(exc)
+
+        thread = threading.Thread(target=target, name=f"werft-pipeline-{run_id}-step", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(self.poll)
+            if thread.is_alive():
+                self._update(run_id)
+        if failure:
+            raise failure[0]
+        return outcome[0]
 
     def _update(self, run_id: int, **fields: object) -> PipelineRun:
         return self.backend.update_pipeline_run(run_id, PipelineRunUpdate.model_validate(fields))
