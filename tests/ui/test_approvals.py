@@ -29,6 +29,7 @@ def test_an_approver_approves_with_a_comment_and_the_alias_moves(secure_site: Si
         "looks good",
     )
     assert secure_site.services.registry.get_model(MODEL).aliases["production"] == 1
+    assert "In production churn-classifier v1" in text(anna.get("/").text)
 
 
 def test_ones_own_request_has_no_button_and_is_refused(secure_site: Site) -> None:

@@ -59,7 +59,7 @@ def server(
         float, typer.Option(help="Seconds between the worker's passes.", min=0.1)
     ] = 10.0,
 ) -> None:
-    """Run the werft server: REST API under /api/v1, OpenAPI at /api/v1/docs.
+    """Run the werft server: web UI at /, REST API under /api/v1, OpenAPI at /api/v1/docs.
 
     The worker runs inside it by default: scheduled monitors, alert rules and
     notification delivery.
