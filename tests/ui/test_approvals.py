@@ -18,6 +18,7 @@ def test_an_approver_approves_with_a_comment_and_the_alias_moves(secure_site: Si
     approval = _request(secure_site)
     inbox = anna.get("/approvals").text
     assert f'action="/approvals/{approval}/approve"' in inbox
+    assert f'href="/models/{MODEL}?version=1">#1</a>' in inbox  # the gate report behind it
     assert f"#{approval}" in text(anna.get("/").text)  # waiting for anna on the overview
     done = anna.post(f"/approvals/{approval}/approve", {"comment": "looks good"})
     assert done.status_code == 303

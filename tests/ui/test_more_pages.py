@@ -28,6 +28,8 @@ def test_model_page_shows_versions_gate_reports_lineage_and_card(site: Site) -> 
     page = text(browser.get(f"/models/{MODEL}").text)
     assert "v1" in page and "Gate reports of version 1" in page and "passed" in page
     assert "Lineage" in page
+    run_id = site.services.registry.get_version(MODEL, 1).run_id
+    assert "model churn-classifier v1" in text(browser.get(f"/runs/{run_id}").text)  # lineage
     card = browser.get(f"/models/{MODEL}/versions/1/card")
     assert card.status_code == 200 and card.headers["content-type"].startswith("text/html")
     markdown = browser.get(f"/models/{MODEL}/versions/1/card", params={"format": "md"})

@@ -25,6 +25,8 @@ router = APIRouter()
 
 PAGE_SIZE = 50
 MAX_COMPARE = 8
+MAX_VERSIONS = 1000
+"""Versions of each model searched for the ones a run produced (newest first)."""
 INLINE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
 """Artifact types shown in the browser; text is shown as plain text, all else downloaded."""
 
@@ -151,18 +153,18 @@ def run_page(page: PageDep, run_id: str) -> HTMLResponse:
     inputs = [
         (link, _dataset(services, run.project, link.name, link.version)) for link in run.inputs
     ]
-    models = {
-        version.name + "/" + str(version.version): version
-        for link in run.inputs
-        for version in services.registry.versions_trained_on(link.dataset_version_id)
+    models = [
+        version
+        for model in services.registry.list_models(project=run.project, limit=1000).items
+        for version in services.registry.list_versions(model.name, limit=MAX_VERSIONS).items
         if version.run_id == run.id
-    }
+    ]
     return page.render(
         "runs/run.html.j2",
         run=run,
         artifacts=services.artifacts.list(run.id),
         inputs=inputs,
-        models=list(models.values()),
+        models=models,
         column_stats=column_stats,
     )
 
