@@ -61,6 +61,18 @@ def test_train_then_runs_show_and_reproduce(repo: Path) -> None:
     assert [r["trigger"] for r in json.loads(out)] == ["reproduce", "manual"]
 
 
+def test_params_can_be_overridden_for_one_run(repo: Path) -> None:
+    code, out, err = _invoke(
+        "train", "--file", str(repo), "-q", "-P", "C=0.05", "-P", "note=first try", "--json"
+    )
+    assert code == 0, out + err
+    run = json.loads(out)
+    assert run["params"] == {"C": 0.05, "note": "first try"}
+    assert "C: 1.0" in repo.read_text()  # the file is unchanged
+    code, _, err = _invoke("train", "--file", str(repo), "-P", "C")
+    assert code == 2 and "is not KEY=VALUE" in err
+
+
 def test_a_failed_training_exits_1_with_the_reason(repo: Path) -> None:
     repo.write_text(repo.read_text().replace("params: {C: 1.0}", "params: {C: 1.0, fail: true}"))
     code, out, err = _invoke("train", "--file", str(repo), "--quiet")

@@ -8,9 +8,10 @@ or was cancelled, the gate failed; metrics differ), and the usual error codes.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -44,6 +45,7 @@ def _echo(text: str) -> None:
 @handle_errors
 def train(
     ctx: typer.Context,
+    *,
     file: FileOpt = Path("werft.yaml"),
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Do not stream the training's output.")
@@ -54,6 +56,15 @@ def train(
             "--sync", help="Also store it as the pipeline the triggers run (werft pipelines sync)."
         ),
     ] = False,
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-P",
+            metavar="KEY=VALUE",
+            help="Override a param for this run (a JSON value, else text); repeatable.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the training pipeline of werft.yaml now, in this process.
@@ -68,7 +79,10 @@ def train(
 
     cli = context.get(ctx)
     echo = None if (quiet or as_json) else _echo
-    run = run_pipeline(cli.backend(), cli.loaded.settings, file, sync=sync, echo=echo)
+    overrides = parse_params(param or [])
+    run = run_pipeline(
+        cli.backend(), cli.loaded.settings, file, sync=sync, params=overrides, echo=echo
+    )
     if as_json:
         print_json(run)
     else:
@@ -224,6 +238,24 @@ def cancel(
         print(f"cancelled pipeline run #{run.id}")
     else:
         print(f"asked pipeline run #{run.id} to stop; it is {run.status.value}")
+
+
+def parse_params(items: list[str]) -> dict[str, Any]:
+    """``["C=0.5", "solver=lbfgs", "layers=[64, 32]"]`` → ``{"C": 0.5, "solver": "lbfgs", ...}``.
+
+    Raises:
+        typer.BadParameter: An item without ``=`` or with an empty key.
+    """
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{item!r} is not KEY=VALUE, e.g. -P C=0.5", param_hint="-P")
+        try:
+            parsed[key.strip()] = json.loads(text)
+        except ValueError:
+            parsed[key.strip()] = text
+    return parsed
 
 
 def _trigger(run: PipelineRun) -> str:

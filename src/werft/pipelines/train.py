@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -59,6 +60,7 @@ def train(
     file: Path,
     *,
     sync: bool = False,
+    params: Mapping[str, Any] | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> PipelineRun:
     """Run the pipeline of ``file`` (werft.yaml) on a snapshot of its folder, in this process.
@@ -66,6 +68,8 @@ def train(
     ``sync`` also stores the training section and the snapshot as the project's
     pipeline, which the triggers run (``werft pipelines sync`` alone; it needs a
     global admin against a server with auth, as the worker executes that code).
+    ``params`` override the file's params for this run only (``werft train -P C=0.5``);
+    the run records the params it ran with, so ``werft reproduce`` uses them too.
 
     Raises:
         NotFoundError: No such file; the project or a dataset does not exist.
@@ -91,6 +95,8 @@ def train(
     spec = loaded.training.model_dump(mode="json")
     if sync:
         backend.sync_pipeline(project, spec, code)
+    if params:
+        spec = {**spec, "params": {**spec["params"], **params}}
     run = backend.create_pipeline_run(
         project, NewPipelineRun(trigger=Trigger.MANUAL, spec=spec, code=code)
     )
