@@ -173,11 +173,12 @@ def test_cancel_stops_a_running_training(
     thread = threading.Thread(target=lambda: result.append(train(local, settings, file)))
     thread.start()
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline:  # the output shows up on the run while it trains
         runs = local.list_pipeline_runs(project.PROJECT)
-        if runs and runs[0].job_id:
+        if runs and "training on customers@1" in runs[0].logs:
             break
         time.sleep(0.2)
+    assert runs[0].status is PipelineStatus.TRAINING and "training on" in runs[0].logs
     local.cancel_pipeline_run(runs[0].id)
     thread.join(60)
     run = local.get_pipeline_run(runs[0].id)

@@ -24,6 +24,7 @@ from werft.gates.entities import GateReport
 from werft.pipelines.entities import PipelineRun, PipelineRunUpdate, PipelineStatus
 from werft.pipelines.executors import Executor, JobHandle, executor_for
 from werft.pipelines.jobs import JobResult, JobStatus, TrainingJob
+from werft.pipelines.service import LOG_TAIL
 from werft.pipelines.spec import TrainingSpec, parse_dataset_ref
 from werft.registry.entities import ModelVersion, VersionStatus
 from werft.sdk.backend import Backend
@@ -196,26 +197,21 @@ class Engine:
             try:
                 result = handle.wait(timeout=self.poll)
             except TimeoutError:
-                shown = self._show(handle, shown)
-                current = self._update(run.id)  # the heartbeat; says whether to cancel
+                logs = handle.logs()
+                if self.echo is not None and len(logs) > shown:
+                    self.echo(logs[shown:])
+                # The heartbeat carries the output's end when it grew, so that
+                # `werft pipelines show --logs` follows a run on the worker too.
+                fresh = len(logs) != shown
+                shown = len(logs)
+                current = self._update(run.id, **({"logs": logs[-LOG_TAIL:]} if fresh else {}))
                 if current.cancel_requested:
                     self._say("cancel requested: stopping the training")
                     handle.cancel()
                 continue
-            self._show_rest(result.logs, shown)
+            if self.echo is not None and len(result.logs) > shown:
+                self.echo(result.logs[shown:])
             return result
-
-    def _show(self, handle: JobHandle, shown: int) -> int:
-        if self.echo is None:
-            return shown
-        logs = handle.logs()
-        if len(logs) > shown:
-            self.echo(logs[shown:])
-        return len(logs)
-
-    def _show_rest(self, logs: str, shown: int) -> None:
-        if self.echo is not None and len(logs) > shown:
-            self.echo(logs[shown:])
 
     def _store_logs(self, run: PipelineRun, training: str, result: JobResult) -> None:
         self._update(run.id, logs=result.logs, exit_code=result.exit_code)
