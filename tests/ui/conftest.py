@@ -280,3 +280,7 @@ def monitored_deployment(services: Services, *, windows: int = 12) -> None:
                 )
             )
     services.alerts.evaluate(MONITOR, {"drift.share": 0.5}, utcnow())
+    for i in range(windows):
+        services.kpis.log(
+            DEPLOYMENT, "retained_customers", 100.0 + i, start + timedelta(hours=i + 1)
+        )

@@ -60,6 +60,7 @@ def test_deployment_page_shows_drift_over_time_histograms_and_alerts(site: Site)
     assert "alive" in page  # the replica's heartbeat is fresh
     overview = text(browser.get("/").text)
     assert "too-much-drift · churn-drift" in overview  # the firing alert, on its use case
+    assert "retained_customers (count) ↑ 111 churn-prod" in overview  # the KPI's latest value
 
 
 def test_audit_log_lists_entries_and_verifies_the_chain(site: Site) -> None:

@@ -14,6 +14,7 @@ from werft.governance.maturity_entities import MaturityReport
 from werft.governance.roles import Role
 from werft.governance.usecases.spec import UseCase
 from werft.monitoring.alert_entities import Alert
+from werft.monitoring.entities import Kpi
 from werft.server.deps import require_signed_in
 from werft.services import Services
 from werft.tracking.entities import Project
@@ -35,6 +36,8 @@ class UseCaseCard:
     production: list[tuple[str, int]] = field(default_factory=list)
     """(model, version) pairs the ``production`` alias points at."""
     alerts: list[Alert] = field(default_factory=list)
+    kpi_values: dict[str, list[Kpi]] = field(default_factory=dict)
+    """KPI name -> its latest value in each deployment of the use case's models."""
     maturity: MaturityReport | None = None
     """Stars per lifecycle phase (``werft maturity``)."""
 
@@ -44,11 +47,16 @@ def overview(page: PageDep) -> HTMLResponse:
     services = page.services
     projects = [p for p in services.projects.list(limit=MAX_PROJECTS).items if page.can(p.key)]
     cards = {p.key: UseCaseCard(project=p, use_case=_use_case(services, p.key)) for p in projects}
+    deployments = services.deployments.list_deployments()
     for key, card in cards.items():
-        for model in services.registry.list_models(project=key, limit=1000).items:
+        models = services.registry.list_models(project=key, limit=1000).items
+        for model in models:
             if PRODUCTION in model.aliases:
                 card.production.append((model.name, model.aliases[PRODUCTION]))
         card.maturity = services.maturity.report(key)
+        names = {m.name for m in models}
+        serving = [d.name for d in deployments if names & set(d.models)]
+        card.kpi_values = _latest_kpis(services, card.use_case, serving)
     for alert in services.alerts.list_alerts(state="firing", limit=1000):
         for key in _alert_projects(services, alert):
             if key in cards:
@@ -81,6 +89,21 @@ def _use_case(services: Services, key: str) -> UseCase | None:
         return services.use_cases.get(key)
     except NotFoundError:
         return None
+
+
+def _latest_kpis(
+    services: Services, use_case: UseCase | None, deployments: list[str]
+) -> dict[str, list[Kpi]]:
+    if use_case is None:
+        return {}
+    return {
+        kpi.name: [
+            latest
+            for name in deployments
+            for latest in services.kpis.list_kpis(name, name=kpi.name, limit=1)
+        ]
+        for kpi in use_case.kpis
+    }
 
 
 def _alert_projects(services: Services, alert: Alert) -> set[str]:
