@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from werft.ui.pages import approvals, audit, deployments, models, overview, runs, signin
+from werft.ui.pages import (
+    approvals,
+    audit,
+    deployments,
+    models,
+    overview,
+    pipelines,
+    runs,
+    signin,
+)
 
 PAGE_GROUPS: tuple[ModuleType, ...] = (
     overview,
@@ -17,6 +26,7 @@ PAGE_GROUPS: tuple[ModuleType, ...] = (
     models,
     approvals,
     deployments,
+    pipelines,
     audit,
     signin,
 )
