@@ -50,11 +50,17 @@ DATABASES = [
 ]
 
 
+CI_VARIABLES = {"CI", "GITLAB_CI", "GITHUB_ACTIONS", "JENKINS_URL"}
+"""A gate records the CI job it runs in: the suite must not see its own CI's."""
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """No test reads the developer's ~/.werft or WERFT_* variables."""
+    """No test reads the developer's ~/.werft, WERFT_* variables or its CI's variables."""
     for name in list(os.environ):
-        if name.startswith("WERFT_") and name != "WERFT_TEST_DATABASE_URL":
+        if (
+            name.startswith("WERFT_") and name != "WERFT_TEST_DATABASE_URL"
+        ) or name in CI_VARIABLES:
             monkeypatch.delenv(name)
     monkeypatch.setenv("WERFT_HOME", str(tmp_path / "home"))
     yield

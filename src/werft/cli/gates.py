@@ -159,6 +159,11 @@ def _print(report: GateReport) -> None:
             f"checks failed ({failed}); {where}"
         )
     console.print(f"{line} (report {report.id})", highlight=False)
+    if report.ci is not None:
+        job = report.ci.url or report.ci.job
+        console.print(
+            f"recorded as run in CI: {report.ci.provider} {job}".rstrip(), highlight=False
+        )
 
 
 def _verdict(check: Check) -> str:

@@ -1,11 +1,15 @@
-"""CI configuration that trains, checks and requests promotion (``werft ci gitlab``)."""
+"""CI: a configuration that trains, checks and requests promotion (``werft ci gitlab``),
+and recognising the CI job a gate runs in."""
 
 from __future__ import annotations
 
 import shlex
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
+
+from werft.gates.entities import CiRun
 
 _VERSION_OF_LATEST = (
     'werft models versions "$WERFT_MODEL" --limit 1 --json'
@@ -79,3 +83,40 @@ def gitlab_ci(
         "# Set WERFT_URL (and WERFT_TOKEN, masked) as CI/CD variables of this project.\n"
     )
     return header + yaml.safe_dump(config, sort_keys=False, width=1000)
+
+
+def detect_ci(environ: Mapping[str, str]) -> CiRun | None:
+    """The CI job this process runs in, from the variables CI runners set; None outside CI.
+
+    GitLab (``GITLAB_CI``), GitHub Actions (``GITHUB_ACTIONS``), Jenkins
+    (``JENKINS_URL``), else any runner that sets ``CI=true`` (Woodpecker,
+    Buildkite, CircleCI, Azure Pipelines …) as ``ci``.
+    """
+    if environ.get("GITLAB_CI") == "true":
+        return CiRun(
+            provider="gitlab",
+            url=environ.get("CI_JOB_URL", ""),
+            job=environ.get("CI_JOB_ID", ""),
+            commit=environ.get("CI_COMMIT_SHA", ""),
+        )
+    if environ.get("GITHUB_ACTIONS") == "true":
+        server, repository = environ.get("GITHUB_SERVER_URL", ""), environ.get("GITHUB_REPOSITORY")
+        run = environ.get("GITHUB_RUN_ID", "")
+        return CiRun(
+            provider="github",
+            url=f"{server}/{repository}/actions/runs/{run}"
+            if server and repository and run
+            else "",
+            job=run,
+            commit=environ.get("GITHUB_SHA", ""),
+        )
+    if environ.get("JENKINS_URL"):
+        return CiRun(
+            provider="jenkins",
+            url=environ.get("BUILD_URL", ""),
+            job=environ.get("BUILD_TAG", ""),
+            commit=environ.get("GIT_COMMIT", ""),
+        )
+    if environ.get("CI", "").lower() in ("true", "1", "yes"):
+        return CiRun(provider="ci")
+    return None

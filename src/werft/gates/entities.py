@@ -48,6 +48,25 @@ class Check(BaseModel):
         return value
 
 
+class CiRun(BaseModel):
+    """Where an automated gate ran: the CI job (or werft's own pipeline) that ran it.
+
+    Attributes:
+        provider: ``gitlab``, ``github``, ``jenkins``, ``ci`` (another CI that sets
+            ``CI=true``) or ``werft-pipeline`` (a retraining's gate).
+        url: The job's page, where the provider says.
+        job: The job's or run's id.
+        commit: The commit the job ran on.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str = Field(min_length=1, max_length=50)
+    url: str = Field(default="", max_length=2000)
+    job: str = Field(default="", max_length=200)
+    commit: str = Field(default="", max_length=64)
+
+
 class GateEvaluation(BaseModel):
     """What ``werft check`` found, sent to the registry to be stored on the version.
 
@@ -58,6 +77,7 @@ class GateEvaluation(BaseModel):
         use_case: The project key of the use case applied.
         use_case_digest: The digest of the use case file applied.
         compared_with: The production version compared with, if any.
+        ci: The CI job that ran the check; None when a person ran it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -68,6 +88,7 @@ class GateEvaluation(BaseModel):
     use_case: str | None = None
     use_case_digest: str | None = None
     compared_with: int | None = None
+    ci: CiRun | None = None
 
     @property
     def passed(self) -> bool:
@@ -95,6 +116,7 @@ class GateReport(BaseModel):
         use_case: The project key of the use case applied.
         use_case_digest: The digest of the use case file applied.
         compared_with: The production version compared with, if any.
+        ci: The CI job that ran the check; None when a person ran it.
         created_at: When it was stored.
         created_by: Who ran the check.
     """
@@ -112,6 +134,7 @@ class GateReport(BaseModel):
     use_case: str | None = None
     use_case_digest: str | None = None
     compared_with: int | None = None
+    ci: CiRun | None = None
     created_at: datetime
     created_by: str
 

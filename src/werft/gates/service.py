@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from werft.gates.entities import Check, GateEvaluation, GateReport
+from werft.gates.entities import Check, CiRun, GateEvaluation, GateReport
 from werft.governance import audit
 from werft.governance.actor import current_actor
 from werft.registry._rows import get_model_row, get_version_row
@@ -116,6 +116,7 @@ def _report(row: GateReportRow, name: str, version: int) -> GateReport:
         use_case=data.get("use_case"),
         use_case_digest=data.get("use_case_digest"),
         compared_with=data.get("compared_with"),
+        ci=CiRun.model_validate(data["ci"]) if data.get("ci") else None,
         created_at=created_at,
         created_by=row.created_by,
     )

@@ -261,10 +261,14 @@ class _Counter:
 
     def _integration(self) -> dict[str, Any]:
         by_id = {v.id: v for v in self.versions}
+        # Recorded by the CI runner (or a retraining pipeline) that ran the gate; for
+        # reports from before werft recorded that, a synced werft.yaml on a version
+        # from a clean commit is what CI leaves behind.
         from_ci = [
             g
             for g in self.gates
-            if self._on_synced(g) and self._clean_commit(by_id[g.model_version_id].run_id)
+            if _mapping(g.report).get("ci")
+            or (self._on_synced(g) and self._clean_commit(by_id[g.model_version_id].run_id))
         ]
         return {
             "gate_reports": len(self.gates),

@@ -306,7 +306,7 @@ def continuous_integration(f: MaturityFacts) -> PhaseRating:
                 check,
             ),
             _some(
-                "the gate runs in CI: synced werft.yaml, versions from a clean commit",
+                "the gate runs in CI (recorded by the CI job or a retraining pipeline)",
                 f.gate_reports_from_ci,
                 "let CI train and check on every change",
                 f"werft ci gitlab --model {model}",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from werft.errors import ConflictError, NotFoundError, WerftError
-from werft.gates.entities import GateReport
+from werft.gates.entities import CiRun, GateReport
 from werft.pipelines.entities import PipelineRun, PipelineRunUpdate, PipelineStatus
 from werft.pipelines.executors import Executor, JobHandle, executor_for
 from werft.pipelines.jobs import JobResult, JobStatus, TrainingJob
@@ -292,7 +292,10 @@ class Engine:
                 candidate.name,
                 candidate.version,
                 path,
-                CheckOptions(cache=self.cache / "models"),
+                CheckOptions(
+                    cache=self.cache / "models",
+                    ci=CiRun(provider="werft-pipeline", job=str(run.id), commit=run.code.commit),
+                ),
             )
 
     def _promote(self, run: PipelineRun, candidate: ModelVersion, alias: str) -> PipelineRun:

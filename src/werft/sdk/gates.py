@@ -14,8 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from werft.errors import InvalidInputError, NotFoundError
+from werft.gates.ci import detect_ci
 from werft.gates.data_checks import NO_PROFILE
-from werft.gates.entities import GateEvaluation, GateReport
+from werft.gates.entities import CiRun, GateEvaluation, GateReport
 from werft.gates.evaluation import NO_PRODUCTION, Baseline, GateInputs, evaluate
 from werft.governance.usecases import LoadedUseCase, UseCase
 from werft.registry.entities import ModelVersion
@@ -37,6 +38,8 @@ class CheckOptions:
         sample: At most this many rows are timed for the latency budget.
         trust: Allow loading generic Python (pickled) models.
         cache: Where downloaded model packages are kept.
+        ci: The CI job the check runs in; default what the environment says
+            (:func:`werft.gates.ci.detect_ci`).
     """
 
     cache: Path
@@ -45,6 +48,7 @@ class CheckOptions:
     latency_budget_ms: float | None = None
     sample: int = 200
     trust: bool = False
+    ci: CiRun | None = None
 
 
 def check_version(
@@ -107,6 +111,7 @@ def check_version(
         use_case=use_case.key,
         use_case_digest=use_case_digest,
         compared_with=production.version if production is not None else None,
+        ci=options.ci or detect_ci(os.environ),
     )
     return backend.record_gate_report(name, target.version, evaluation)
 
