@@ -8,6 +8,11 @@ The tracking API works with no server (local mode, straight into
     with werft.start_run(project="churn", name="gbm-depth3") as run:
         werft.log_params({"depth": 3, "lr": 0.1})
         werft.log_metric("auc", 0.91)
+
+Releasing follows the use case's policy and the four-eyes rule::
+
+    result = werft.promote("churn-classifier", 8, to="production", reason="AUC +2pt")
+    werft.approve(result.approval.id, comment="checked the slices")  # by someone else
 """
 
 from __future__ import annotations
@@ -43,6 +48,15 @@ from werft.sdk.fluent import (
     start_run,
 )
 from werft.sdk.models import ModelInfo, load_model, log_model
+from werft.sdk.promotion import (
+    approve,
+    cancel_approval,
+    get_approval,
+    list_approvals,
+    promote,
+    reject,
+    rollback,
+)
 
 if TYPE_CHECKING:
     from werft.monitoring.drift import drift
@@ -54,15 +68,19 @@ __all__ = [
     "ModelInfo",
     "__version__",
     "active_run",
+    "approve",
+    "cancel_approval",
     "configure",
     "delete_alias",
     "download_artifact",
     "drift",
     "end_run",
+    "get_approval",
     "get_dataset_version",
     "get_metric_history",
     "get_model_version",
     "get_run",
+    "list_approvals",
     "list_artifacts",
     "load_dataset",
     "load_model",
@@ -76,6 +94,9 @@ __all__ = [
     "log_param",
     "log_params",
     "maturity",
+    "promote",
+    "reject",
+    "rollback",
     "search_runs",
     "set_alias",
     "set_tag",
