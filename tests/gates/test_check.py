@@ -203,8 +203,8 @@ def test_a_failed_gate_sends_a_validated_version_back_but_never_touches_a_decisi
     assert _check(registry, version, holdout, cache).version_status is VersionStatus.VALIDATED
     bad = holdout.assign(monthly_fee=np.nan)
     assert _check(registry, version, bad, cache).version_status is VersionStatus.CANDIDATE
-    registry.backend.set_version_status(MODEL, version, VersionStatus.APPROVED)
-    assert _check(registry, version, bad, cache).version_status is VersionStatus.APPROVED
+    registry.backend.set_version_status(MODEL, version, VersionStatus.REJECTED)
+    assert _check(registry, version, bad, cache).version_status is VersionStatus.REJECTED
     reports = registry.backend.list_gate_reports(MODEL, version)
     assert [r.passed for r in reports] == [False, False, True]  # newest first
     assert reports[0].id > reports[1].id > reports[2].id

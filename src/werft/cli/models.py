@@ -169,9 +169,20 @@ def alias_set(ctx: typer.Context, name: str, alias: str, version: int) -> None:
 
 @alias_app.command("delete")
 @handle_errors
-def alias_delete(ctx: typer.Context, name: str, alias: str) -> None:
-    """Remove ALIAS from model NAME."""
-    context.get(ctx).backend().delete_alias(name, alias, actor=current_user())
+def alias_delete(
+    ctx: typer.Context,
+    name: str,
+    alias: str,
+    reason: Annotated[
+        str,
+        typer.Option(
+            help="Why: needed (and audited) for an alias the use case releases with "
+            "approval, which only a project admin may delete."
+        ),
+    ] = "",
+) -> None:
+    """Remove ALIAS from model NAME (to go back one version, use werft rollback)."""
+    context.get(ctx).backend().delete_alias(name, alias, actor=current_user(), reason=reason)
     print(f"deleted {name}@{alias}")
 
 

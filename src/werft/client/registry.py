@@ -74,9 +74,10 @@ class RegistryClient(ClientBase):
         data = self._json("PUT", f"/models/{_q(name)}/aliases/{_q(alias)}", body)
         return ModelVersion.model_validate(data)
 
-    def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
+    def delete_alias(self, name: str, alias: str, *, actor: str = "", reason: str = "") -> None:
         url = f"/models/{_q(name)}/aliases/{_q(alias)}"
-        self._json("DELETE", url, params={"actor": actor})
+        params = {"actor": actor, "reason": reason} if reason else {"actor": actor}
+        self._json("DELETE", url, params=params)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         params = {"alias": alias} if alias else {}

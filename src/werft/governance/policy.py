@@ -16,6 +16,13 @@ alias is checked here, so no edge can bypass the use case: ``approval``
 aliases move only through ``werft promote``, ``automatic`` ones only onto a
 version whose gate passed.
 
+The policy also governs what could release or withdraw a version around
+``werft promote`` (:func:`check_status_change`, :func:`check_alias_deletion`):
+``validated`` comes only from a passed gate and ``approved`` only from an
+approval, so neither is set by hand; a version an alias points at is not
+rejected or archived under it; deleting an ``approval`` alias, which stops
+serving it, needs a project admin and a written reason.
+
 The spec is read defensively (missing keys, wrong types): this module never
 fails on a use case, it only decides less.
 """
@@ -25,9 +32,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from werft.errors import ConflictError
+from werft.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from werft.governance.policy_entities import Policy, StoredUseCase
+from werft.governance.roles import Role, current_principal
+from werft.registry.entities import VersionStatus
 from werft.store.models import (
+    AliasRow,
     GateReportRow,
     ModelVersionRow,
     ProjectRow,
@@ -38,7 +48,9 @@ from werft.store.models import (
 __all__ = [
     "Policy",
     "StoredUseCase",
+    "check_alias_deletion",
     "check_direct_move",
+    "check_status_change",
     "gate_problem",
     "latest_gate",
     "load_use_case",
@@ -137,3 +149,96 @@ def check_direct_move(
             f"alias {alias!r} moves automatically only onto a version whose gate passed: "
             f"{problem} (an admin may override with `werft promote --override-reason`)"
         )
+
+
+# How a version reaches a status nobody may set by hand.
+_EARNED = {
+    VersionStatus.VALIDATED: "a passed gate: run `werft check {model} {version} --data "
+    "EVALUATION_DATA`, which sets it",
+    VersionStatus.APPROVED: "an approved promotion (the four-eyes rule): request one with "
+    "`werft promote {model} {version} --to ALIAS`; someone else approves it with `werft approve`",
+}
+_CLOSED = (VersionStatus.REJECTED, VersionStatus.ARCHIVED)
+
+
+def check_status_change(
+    session: Session, model: RegisteredModelRow, row: ModelVersionRow, status: VersionStatus
+) -> None:
+    """Refuse a status set by hand that would skip the gate or the four-eyes rule.
+
+    Called by :meth:`werft.registry.service.ModelRegistry.set_status` inside its
+    transaction, with the model row locked, for a status other than the current one.
+
+    - ``validated`` and ``approved`` are earned (a passed gate, an approval), never set.
+    - ``rejected`` and ``archived`` withdraw a version; not while an alias points
+      at it (an alias never points at a closed version: move it first).
+    - ``candidate`` reopens or demotes a version, undoing someone's decision: it
+      needs the ``approver`` role in the project when a caller is authenticated.
+
+    Raises:
+        ConflictError: The status is earned, or an alias points at the version.
+        PermissionDeniedError: An authenticated caller below ``approver`` reopens it.
+    """
+    if status in _EARNED:
+        how = _EARNED[status].format(model=model.name, version=row.version)
+        raise ConflictError(
+            f"a version becomes {status.value!r} only through {how}; it cannot be set directly"
+        )
+    if status in _CLOSED:
+        aliases = sorted(
+            session.scalars(
+                select(AliasRow.alias).where(
+                    AliasRow.model_id == model.id, AliasRow.version_id == row.id
+                )
+            )
+        )
+        if aliases:
+            named = ", ".join(f"@{alias}" for alias in aliases)
+            raise ConflictError(
+                f"version {row.version} of {model.name!r} is what {named} points at, and an "
+                f"alias never points at a {status.value} version: first move it away "
+                f"(`werft rollback {model.name} --alias {aliases[0]}`, or `werft promote "
+                f"{model.name} VERSION --to {aliases[0]}`), then set the status"
+            )
+        return
+    principal = current_principal()
+    if principal is not None:
+        principal.require(project_key(session, model), Role.APPROVER)
+
+
+def check_alias_deletion(
+    session: Session, model: RegisteredModelRow, alias: str, reason: str
+) -> Policy | None:
+    """Refuse deleting an ``approval`` alias without an admin and a written reason.
+
+    Deleting such an alias (``production``) stops serving the released model:
+    not a release, but as consequential, so it is kept to a project admin (with
+    authentication; anyone without, as for a gate override) who says why; the
+    reason goes into the audit log. Other aliases are deleted as before.
+
+    Returns:
+        The alias's policy, or None when no policy names it.
+
+    Raises:
+        PermissionDeniedError: An authenticated caller who is not a project admin.
+        InvalidInputError: No reason was given.
+    """
+    use_case = load_use_case(session, model.project_id)
+    policy = use_case.policy_for(alias) if use_case is not None else None
+    if policy is not Policy.APPROVAL:
+        return policy
+    project = project_key(session, model)
+    principal = current_principal()
+    if principal is not None and not principal.can(project, Role.ADMIN):
+        raise PermissionDeniedError(
+            f"alias {alias!r} of {model.name!r} moves only with an approval, so deleting it "
+            f"(which stops serving it) needs role 'admin' in project {project!r}; to return "
+            f"to the version before, use `werft rollback {model.name} --alias {alias}`"
+        )
+    if not reason.strip():
+        raise InvalidInputError(
+            f"deleting alias {alias!r} of {model.name!r} stops serving it, and its policy is "
+            "approval: say why with a reason (`werft models alias delete ... --reason TEXT`); "
+            "it is audited"
+        )
+    return policy

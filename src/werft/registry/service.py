@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, UnavailableError
 from werft.governance import audit
-from werft.governance.policy import check_direct_move
+from werft.governance.policy import check_alias_deletion, check_direct_move, check_status_change
 from werft.governance.roles import trusted_name
 from werft.registry._rows import get_model_row, get_version_row, model_entity, version_entities
 from werft.registry.aliases import move_alias
@@ -252,10 +252,22 @@ class ModelRegistry:
         return Page(items=items, next_cursor=encode_cursor(offset + limit, query) if more else None)
 
     def set_status(self, name: str, version: int, status: VersionStatus) -> ModelVersion:
-        """Change a version's status (the gates and approvals drive this)."""
+        """Set a version's status by hand: withdraw it, or reopen it.
+
+        Gates set ``validated`` and approvals ``approved``; neither is set here
+        (:func:`werft.governance.policy.check_status_change` says what is allowed).
+
+        Raises:
+            NotFoundError: No such model or version.
+            ConflictError: The status is earned, or an alias points at the version.
+            PermissionDeniedError: Reopening needs the ``approver`` role.
+        """
         with self._db.session() as session:
-            model = get_model_row(session, name)
+            model = get_model_row(session, name, lock=True)
             row = get_version_row(session, model, version)
+            if row.status == status.value:
+                return version_entities(session, model, [row])[0]
+            check_status_change(session, model, row, status)
             previous, row.status = row.status, status.value
             session.flush()
             if previous != row.status:
@@ -314,14 +326,25 @@ class ModelRegistry:
             )
             return version_entities(session, model, [target])[0]
 
-    def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
-        """Remove an alias; the history keeps the deletion."""
+    def delete_alias(self, name: str, alias: str, *, actor: str = "", reason: str = "") -> None:
+        """Remove an alias; the history keeps the deletion, the audit log the reason.
+
+        An alias the use case releases with ``approval`` stops serving when
+        deleted: that needs a project admin and a reason
+        (:func:`werft.governance.policy.check_alias_deletion`).
+
+        Raises:
+            NotFoundError: No such model or alias.
+            PermissionDeniedError: An ``approval`` alias, and the caller is no project admin.
+            InvalidInputError: An ``approval`` alias, and no reason.
+        """
         check_alias(alias)
         with self._db.session() as session:
             model = get_model_row(session, name, lock=True)
             link = session.get(AliasRow, (model.id, alias))
             if link is None:
                 raise NotFoundError(f"model {name!r} has no alias {alias!r}")
+            policy = check_alias_deletion(session, model, alias, reason)
             old = session.get(ModelVersionRow, link.version_id)
             session.delete(link)
             session.add(
@@ -340,7 +363,11 @@ class ModelRegistry:
                 object_type="alias",
                 object_id=f"{name}@{alias}",
                 project=_project_key(session, model),
-                payload={"from": old.version if old else None},
+                payload={
+                    "from": old.version if old else None,
+                    **({"policy": policy.value} if policy is not None else {}),
+                    **({"reason": reason.strip()} if reason.strip() else {}),
+                },
                 actor=trusted_name(actor),
                 at=self._clock(),
             )

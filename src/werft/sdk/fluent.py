@@ -461,11 +461,16 @@ def set_alias(name: str, alias: str, version: int) -> ModelVersion:
     return _backend().set_alias(name, alias, version, actor=current_user())
 
 
-def delete_alias(name: str, alias: str) -> None:
-    """Remove a model's alias; its history keeps the deletion."""
+def delete_alias(name: str, alias: str, *, reason: str = "") -> None:
+    """Remove a model's alias; its history keeps the deletion.
+
+    An alias the use case releases with ``approval`` (``production``) stops
+    serving when deleted: that needs a project admin and a ``reason``, which is
+    audited. To return to the version before, use ``werft rollback`` instead.
+    """
     from werft.sdk.environment import current_user
 
-    _backend().delete_alias(name, alias, actor=current_user())
+    _backend().delete_alias(name, alias, actor=current_user(), reason=reason)
 
 
 def get_model_version(

@@ -55,8 +55,8 @@ class LocalRegistry(LocalBase):
     def set_alias(self, name: str, alias: str, version: int, *, actor: str = "") -> ModelVersion:
         return self.services.registry.set_alias(name, alias, version, actor=actor)
 
-    def delete_alias(self, name: str, alias: str, *, actor: str = "") -> None:
-        self.services.registry.delete_alias(name, alias, actor=actor)
+    def delete_alias(self, name: str, alias: str, *, actor: str = "", reason: str = "") -> None:
+        self.services.registry.delete_alias(name, alias, actor=actor, reason=reason)
 
     def alias_history(self, name: str, alias: str | None = None) -> list[AliasEvent]:
         return self.services.registry.alias_history(name, alias)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -108,11 +110,15 @@ def get_version(services: ServicesDep, name: str, version: int) -> ModelVersion:
 
 
 @router.patch(
-    "/models/{name}/versions/{version}", dependencies=[require(Role.APPROVER, access.model())]
+    "/models/{name}/versions/{version}", dependencies=[require(Role.MEMBER, access.model())]
 )
 def update_version(
     services: ServicesDep, name: str, version: int, body: VersionUpdate
 ) -> ModelVersion:
+    """Reject or archive a version (``member``), or reopen it as a candidate (``approver``).
+
+    ``validated`` and ``approved`` are answered 409: a gate and an approval set them.
+    """
     return services.registry.set_status(name, version, body.status)
 
 
@@ -140,8 +146,16 @@ def set_alias(services: ServicesDep, name: str, alias: str, body: AliasSet) -> M
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[require(Role.APPROVER, access.model())],
 )
-def delete_alias(services: ServicesDep, name: str, alias: str, actor: str = "") -> Response:
-    services.registry.delete_alias(name, alias, actor=actor)
+def delete_alias(
+    services: ServicesDep,
+    name: str,
+    alias: str,
+    actor: str = "",
+    reason: Annotated[str, Query(max_length=10_000)] = "",
+) -> Response:
+    """Remove an alias; one the use case releases with approval needs a project admin
+    and a ``reason`` (it stops serving the model)."""
+    services.registry.delete_alias(name, alias, actor=actor, reason=reason)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
