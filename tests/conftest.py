@@ -1,4 +1,5 @@
-"""Shared fixtures: a fresh store per test, on SQLite and (when configured) PostgreSQL.
+"""Shared fixtures: a fresh store per test, on SQLite and (when configured) PostgreSQL;
+real receivers on loopback for notifications (an HTTP webhook, an SMTP server).
 
 Set ``WERFT_TEST_DATABASE_URL`` (CI does) to run every store-backed test on
 PostgreSQL too; each test then gets a schema of its own.
@@ -14,6 +15,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 import uvicorn
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI
 from moto.server import ThreadedMotoServer
 
@@ -247,3 +252,36 @@ def webhook() -> Iterator[WebhookReceiver]:
     server.shutdown()
     server.server_close()
     thread.join(10)
+
+
+@dataclass
+class Mailbox:
+    """What the SMTP server accepted."""
+
+    host: str
+    port: int
+    envelopes: list[Envelope] = field(default_factory=list)
+
+    def messages(self) -> list[Message]:
+        return [message_from_bytes(e.original_content or b"") for e in self.envelopes]
+
+
+class _Handler:
+    def __init__(self, mailbox: Mailbox) -> None:
+        self.mailbox = mailbox
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> str:
+        self.mailbox.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp() -> Iterator[Mailbox]:
+    """aiosmtpd's SMTP server on a free loopback port, keeping every message."""
+    mailbox = Mailbox(host="127.0.0.1", port=_free_port())
+    controller = Controller(_Handler(mailbox), hostname=mailbox.host, port=mailbox.port)
+    controller.start()
+    yield mailbox
+    controller.stop()

@@ -377,12 +377,11 @@ def test_an_unknown_policy_word_is_read_as_approval(services: Services, release:
         assert services.promotions.promote(MODEL, version, "production").approval is not None
 
 
-def test_approvers_hear_about_requests_and_a_failed_channel_never_blocks(
-    services: Services, release: Release, webhook: Any, closed_url: str
+def test_approvers_hear_about_requests_through_the_outbox_and_the_notifier(
+    services: Services, release: Release, webhook: Any
 ) -> None:
     services.alerts.create_channel("ops-hook", "webhook", {"url": webhook.url})
-    services.alerts.create_channel("dead-hook", "webhook", {"url": closed_url})
-    release.use_case(notify=["ops-hook", "dead-hook", "missing"])
+    release.use_case(notify=["ops-hook", "missing"])
     heard: list[tuple[str, int]] = []
     service = PromotionService(
         services.db,
@@ -394,9 +393,14 @@ def test_approvers_hear_about_requests_and_a_failed_channel_never_blocks(
         result = service.promote(MODEL, version, "production")
     assert result.approval is not None
     outcomes = {n.target: n for n in result.notifications}
-    assert outcomes["ops-hook"].ok and outcomes["notifier"].ok
-    assert not outcomes["dead-hook"].ok and outcomes["dead-hook"].error
+    assert outcomes["ops-hook"].ok and outcomes["ops-hook"].status == "queued"
+    assert outcomes["notifier"].ok and outcomes["notifier"].status == "sent"
+    assert not outcomes["missing"].ok and outcomes["missing"].status == "failed"
     assert "does not exist" in outcomes["missing"].error
+    assert webhook.requests == []  # the worker sends it, not the request
+    [queued] = services.alerts.list_notifications(approval_id=result.approval.id)
+    assert queued.id == outcomes["ops-hook"].notification_id and queued.event == "requested"
+    assert services.alerts.deliver_due().sent == 1
     [body] = webhook.bodies()
     assert body["status"] == "notice" and f"#{result.approval.id}" in body["title"]
     assert f"werft approve {result.approval.id}" in body["hint"]
@@ -405,7 +409,7 @@ def test_approvers_hear_about_requests_and_a_failed_channel_never_blocks(
     assert heard == [("requested", result.approval.id), ("approved", result.approval.id)]
     [notified, _] = AuditLog(services.db).list_events(action="approval.notified")
     failed = [d["target"] for d in notified.payload["deliveries"] if not d["ok"]]
-    assert failed == ["dead-hook", "missing"]
+    assert failed == ["missing"]
 
 
 def test_a_failing_notifier_is_recorded_and_the_request_stands(

@@ -1,40 +1,11 @@
-"""Real receivers on loopback for alert notifications: an HTTP webhook and an SMTP server."""
+"""Alert tests: a closed loopback URL and a clock moved by hand (the receivers are shared)."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
-
-
-@dataclass
-class Mailbox:
-    """What the SMTP server accepted."""
-
-    host: str
-    port: int
-    envelopes: list[Envelope] = field(default_factory=list)
-
-    def messages(self) -> list[Message]:
-        return [message_from_bytes(e.original_content or b"") for e in self.envelopes]
-
-
-class _Handler:
-    def __init__(self, mailbox: Mailbox) -> None:
-        self.mailbox = mailbox
-
-    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
-        self.mailbox.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
 
 
 def free_port() -> int:
@@ -42,16 +13,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-@pytest.fixture
-def smtp() -> Iterator[Mailbox]:
-    """aiosmtpd's SMTP server on a free loopback port, keeping every message."""
-    mailbox = Mailbox(host="127.0.0.1", port=free_port())
-    controller = Controller(_Handler(mailbox), hostname=mailbox.host, port=mailbox.port)
-    controller.start()
-    yield mailbox
-    controller.stop()
 
 
 @pytest.fixture

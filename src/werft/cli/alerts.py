@@ -310,8 +310,7 @@ def _notification_rows(notifications: list[Notification]) -> list[tuple[Any, ...
             n.id,
             n.status,
             n.event,
-            n.rule,
-            n.monitor,
+            n.subject,
             n.channel,
             n.attempts,
             n.sent_at if n.status == "sent" else n.next_attempt_at,
@@ -329,12 +328,13 @@ def notifications(
     limit: Annotated[int, typer.Option(help="At most this many, newest first.")] = 100,
     as_json: JsonOpt = False,
 ) -> None:
-    """List notifications; `--status failed` shows those given up (retry them)."""
+    """List notifications of alerts and approval requests; `--status failed` shows those
+    given up (retry them)."""
     found = context.get(ctx).backend().list_alert_notifications(status=status, limit=limit)
     if as_json:
         print_json(found)
         return
-    columns = ["id", "status", "event", "rule", "monitor", "channel", "attempts", "at", "error"]
+    columns = ["id", "status", "event", "subject", "channel", "attempts", "at", "error"]
     table("notifications", columns, _notification_rows(found))
 
 
@@ -369,7 +369,7 @@ def deliver(
         f"{report.failed} failed"
     )
     if report.notifications:
-        columns = ["id", "status", "event", "rule", "monitor", "channel", "attempts", "at", "error"]
+        columns = ["id", "status", "event", "subject", "channel", "attempts", "at", "error"]
         table(None, columns, _notification_rows(report.notifications))
 
 

@@ -51,6 +51,13 @@ def promote(
         print(f"gate overridden for {name} version {version} (audited)", file=sys.stderr)
     for failed in (n for n in result.notifications if not n.ok):
         print(f"warning: notifying {failed.target} failed: {failed.error}", file=sys.stderr)
+    queued = [n.target for n in result.notifications if n.status == "queued"]
+    if queued:
+        print(
+            f"notice queued for {', '.join(queued)}; `werft alerts notifications` shows "
+            "its delivery",
+            file=sys.stderr,
+        )
     approval = result.approval
     if result.moved:
         was = f" (was version {result.previous_version})" if result.previous_version else ""

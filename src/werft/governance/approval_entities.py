@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -48,10 +49,19 @@ class Approval(_Entity):
 
 
 class NoticeDelivery(_Entity):
-    """How telling someone about an approval went: a channel (or the notifier) and the error."""
+    """How telling someone about an approval went: a channel (or the notifier).
+
+    A channel's notice is ``queued`` in the notification outbox (``notification_id``;
+    the worker sends it and retries it with backoff, `werft alerts notifications`
+    shows how it went); the notifier plug-in is called at once (``sent``).
+    ``failed``: it cannot be sent at all (the channel does not exist, the
+    notifier raised), ``error`` says why. ``ok`` is False only then.
+    """
 
     target: str
     ok: bool
+    status: Literal["queued", "sent", "failed"] = "queued"
+    notification_id: int | None = None
     error: str = ""
 
 

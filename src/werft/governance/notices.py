@@ -1,10 +1,13 @@
-"""Telling people about approval requests: through alert channels and a notifier hook.
+"""Telling people about approval requests: through the alert outbox and a notifier hook.
 
 A use case names the alert channels that hear about its approvals
-(``notify: [ops-mail]`` in ``werft.yaml``); a service may also be given a
-notifier callback. Sending happens after the change is committed, never
-inside its transaction, and a failed notification never blocks or undoes
-the change: each outcome is returned and recorded in the audit log.
+(``notify: [ops-mail]`` in ``werft.yaml``). Their notices are written to the
+notification outbox (:mod:`werft.monitoring.outbox`) in the transaction that
+creates or decides the request, and the worker sends them with the alerts'
+retries and backoff: a channel that is down does not lose the notice, and a
+notice never blocks or undoes the change. A service may also be given a
+notifier callback, an in-process plug-in called after the change is
+committed; whatever it raises is returned and recorded, never re-raised.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from werft.governance.approval_entities import Approval, NoticeDelivery
 from werft.monitoring import messages
-from werft.monitoring.channels import DeliveryError, send
+from werft.monitoring.outbox import enqueue
 from werft.store.models import ChannelRow
 
 log = logging.getLogger("werft.governance")
@@ -64,57 +67,75 @@ def approval_payload(event: str, approval: Approval, at: datetime) -> dict[str, 
     )
 
 
-def channel_configs(
-    session: Session, names: Sequence[str]
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Kind and configuration of the named channels that exist."""
-    rows = session.scalars(select(ChannelRow).where(ChannelRow.name.in_(list(names))))
-    return {row.name: (row.kind, dict(row.config)) for row in rows}
-
-
-def deliver(
+def queue(
+    session: Session,
     event: str,
     approval: Approval,
     *,
     channels: Sequence[str],
-    configs: dict[str, tuple[str, dict[str, Any]]],
-    notifier: ApprovalNotifier | None,
     at: datetime,
 ) -> list[NoticeDelivery]:
-    """Send the notice to each channel and the notifier; every outcome, none raised."""
-    outcomes: list[NoticeDelivery] = []
-    payload = approval_payload(event, approval, at)
-    for name in channels:
-        if name not in configs:
+    """Write the notice for each named channel to the outbox, in the caller's transaction.
+
+    Returns one outcome per channel: ``queued`` with the notification's id, or
+    ``failed`` for a channel that does not exist (nothing to retry there).
+    """
+    names = list(dict.fromkeys(channels))
+    if not names:
+        return []
+    rows = {
+        row.name: row
+        for row in session.scalars(select(ChannelRow).where(ChannelRow.name.in_(names)))
+    }
+    found = [rows[name] for name in names if name in rows]
+    queued = enqueue(
+        session,
+        approval_id=approval.id,
+        channels=found,
+        event=event,
+        payload=approval_payload(event, approval, at),
+        now=at,
+    )
+    session.flush()
+    ids = {row.channel_id: row.id for row in queued}
+    outcomes = []
+    for name in names:
+        if name in rows:
+            outcomes.append(
+                NoticeDelivery(
+                    target=name, ok=True, status="queued", notification_id=ids[rows[name].id]
+                )
+            )
+        else:
             outcomes.append(
                 NoticeDelivery(
                     target=name,
                     ok=False,
+                    status="failed",
                     error=f"channel {name!r} does not exist; create it with "
                     "`werft alerts channel create`",
                 )
             )
-            continue
-        kind, config = configs[name]
-        try:
-            send(kind, config, payload)
-        except DeliveryError as exc:
-            outcomes.append(NoticeDelivery(target=name, ok=False, error=exc.message))
-        else:
-            outcomes.append(NoticeDelivery(target=name, ok=True))
-    if notifier is not None:
-        try:
-            notifier(event, approval)
-        # The notifier is a plug-in; whatever it raises, the decision it reports stands.
-        except Exception as exc:
-            log.exception("the approval notifier failed for request #%s", approval.id)
-            outcomes.append(
-                NoticeDelivery(target="notifier", ok=False, error=f"{type(exc).__name__}: {exc}")
-            )
-        else:
-            outcomes.append(NoticeDelivery(target="notifier", ok=True))
-    for failed in (o for o in outcomes if not o.ok):
-        log.warning(
-            "approval #%s: notifying %s failed: %s", approval.id, failed.target, failed.error
-        )
     return outcomes
+
+
+def call_notifier(
+    notifier: ApprovalNotifier | None, event: str, approval: Approval
+) -> list[NoticeDelivery]:
+    """Tell the notifier plug-in, if there is one; its outcome, never raised."""
+    if notifier is None:
+        return []
+    try:
+        notifier(event, approval)
+    # The notifier is a plug-in; whatever it raises, the decision it reports stands.
+    except Exception as exc:
+        log.exception("the approval notifier failed for request #%s", approval.id)
+        return [
+            NoticeDelivery(
+                target="notifier",
+                ok=False,
+                status="failed",
+                error=f"{type(exc).__name__}: {exc}",
+            )
+        ]
+    return [NoticeDelivery(target="notifier", ok=True, status="sent")]

@@ -11,7 +11,7 @@ Severity = Literal["info", "warning", "critical"]
 AlertState = Literal["pending", "firing", "resolved"]
 ChannelKind = Literal["webhook", "email"]
 NotificationStatus = Literal["pending", "sent", "failed"]
-NotificationEvent = Literal["firing", "resolved"]
+NotificationEvent = Literal["firing", "resolved", "requested", "approved", "rejected", "cancelled"]
 
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "critical")
 ALERT_STATES: tuple[AlertState, ...] = ("pending", "firing", "resolved")
@@ -82,12 +82,22 @@ class Alert(_Entity):
 
 
 class Notification(_Entity):
-    """A message about an alert to one channel, kept until sent or given up."""
+    """A message to one channel about an alert or an approval request, kept until sent or
+    given up.
+
+    Exactly one of ``alert_id`` and ``approval_id`` is set; ``rule`` and ``monitor``
+    are the alert's (None for an approval notice); ``subject`` names what it is about:
+    ``churn-drift on churn-prod``, ``approval #12: churn-classifier 8 → production``.
+    Events: ``firing`` and ``resolved`` for alerts; ``requested``, ``approved``,
+    ``rejected`` and ``cancelled`` for approval requests.
+    """
 
     id: int
-    alert_id: int
-    rule: str
-    monitor: str
+    alert_id: int | None
+    approval_id: int | None = None
+    subject: str
+    rule: str | None
+    monitor: str | None
     channel: str
     event: NotificationEvent
     status: NotificationStatus

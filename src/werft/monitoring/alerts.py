@@ -369,10 +369,18 @@ class AlertService:
     # --- notifications ----------------------------------------------------------------
 
     def list_notifications(
-        self, *, status: str | None = None, alert_id: int | None = None, limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        alert_id: int | None = None,
+        approval_id: int | None = None,
+        limit: int = 1000,
     ) -> list[Notification]:
-        """Notifications, newest first; ``status`` pending, sent or failed."""
-        return self._outbox.list_notifications(status=status, alert_id=alert_id, limit=limit)
+        """Notifications (of alerts and approval requests), newest first; ``status``
+        pending, sent or failed."""
+        return self._outbox.list_notifications(
+            status=status, alert_id=alert_id, approval_id=approval_id, limit=limit
+        )
 
     def retry_notification(self, notification_id: int) -> Notification:
         """Re-queue a failed (or waiting) notification for an attempt now."""

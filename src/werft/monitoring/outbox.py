@@ -2,14 +2,17 @@
 
 An alert that fires or resolves writes one notification row per channel in the
 same transaction as the state change, so a notification is never lost to a
-crash between the two. Delivery claims due rows in a short transaction (moving
-their next attempt past a lease, so a second worker skips them), sends them
-with no transaction open — a slow SMTP server must not hold SQLite's write
-lock — and records each outcome in a transaction of its own. A failed attempt
-is retried with exponential backoff until ``max_attempts``, then the row stays
-``failed`` (listed, and re-queued by :meth:`Outbox.retry`). A worker that dies
-after sending and before recording leaves the row to be sent again when the
-lease runs out: delivery is at least once.
+crash between the two; an approval request and its decision do the same
+(:mod:`werft.governance.notices`), so a channel that is down when someone asks
+for a release still hears about it once it is back. Delivery claims due rows
+in a short transaction (moving their next attempt past a lease, so a second
+worker skips them), sends them with no transaction open — a slow SMTP server
+must not hold SQLite's write lock — and records each outcome in a transaction
+of its own. A failed attempt is retried with exponential backoff until
+``max_attempts``, then the row stays ``failed`` (listed, and re-queued by
+:meth:`Outbox.retry`). A worker that dies after sending and before recording
+leaves the row to be sent again when the lease runs out: delivery is at least
+once.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import Session
 
 from werft.errors import ConflictError, InvalidInputError, NotFoundError
@@ -30,7 +33,15 @@ from werft.monitoring.alert_entities import (
 )
 from werft.monitoring.channels import DeliveryError, send
 from werft.store.db import Database
-from werft.store.models import AlertRow, AlertRuleRow, ChannelRow, NotificationRow
+from werft.store.models import (
+    AlertRow,
+    AlertRuleRow,
+    ApprovalRow,
+    ChannelRow,
+    ModelVersionRow,
+    NotificationRow,
+    RegisteredModelRow,
+)
 from werft.tracking._rows import Clock, aware, utcnow
 
 MAX_ATTEMPTS = 8
@@ -52,43 +63,77 @@ def backoff(attempts: int) -> timedelta:
 def enqueue(
     session: Session,
     *,
-    alert_id: int,
     channels: Sequence[ChannelRow],
     event: str,
     payload: dict[str, Any],
     now: datetime,
-) -> None:
-    """Add one pending notification per channel, in the caller's transaction."""
+    alert_id: int | None = None,
+    approval_id: int | None = None,
+) -> list[NotificationRow]:
+    """Add one pending notification per channel, in the caller's transaction.
+
+    Each is about an alert or an approval request: give exactly one of
+    ``alert_id`` and ``approval_id``. The rows get their ids at the next flush.
+    """
+    if (alert_id is None) == (approval_id is None):
+        raise ValueError("a notification is about an alert or an approval request: give one")
+    added = []
     for channel in channels:
-        session.add(
-            NotificationRow(
-                alert_id=alert_id,
-                channel_id=channel.id,
-                event=event,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                last_error="",
-                sent_at=None,
-                created_at=now,
-            )
+        row = NotificationRow(
+            alert_id=alert_id,
+            approval_id=approval_id,
+            channel_id=channel.id,
+            event=event,
+            payload=payload,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            last_error="",
+            sent_at=None,
+            created_at=now,
         )
+        session.add(row)
+        added.append(row)
+    return added
 
 
-def _query() -> Select[NotificationRow, str, str, str]:
+def _query() -> Select[NotificationRow, str, str, str, str, int, str]:
+    # Outer joins: a notification belongs to an alert (and its rule) or to an approval
+    # request (and its model version); the other side's columns are NULL.
     return (
-        select(NotificationRow, AlertRuleRow.name, AlertRow.monitor, ChannelRow.name)
-        .join(AlertRow, AlertRow.id == NotificationRow.alert_id)
-        .join(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
+        select(
+            NotificationRow,
+            ChannelRow.name,
+            AlertRuleRow.name,
+            AlertRow.monitor,
+            RegisteredModelRow.name,
+            ModelVersionRow.version,
+            ApprovalRow.alias,
+        )
         .join(ChannelRow, ChannelRow.id == NotificationRow.channel_id)
+        .outerjoin(AlertRow, AlertRow.id == NotificationRow.alert_id)
+        .outerjoin(AlertRuleRow, AlertRuleRow.id == AlertRow.rule_id)
+        .outerjoin(ApprovalRow, ApprovalRow.id == NotificationRow.approval_id)
+        .outerjoin(ModelVersionRow, ModelVersionRow.id == ApprovalRow.model_version_id)
+        .outerjoin(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
     )
 
 
-def _entity(row: NotificationRow, rule: str, monitor: str, channel: str) -> Notification:
+# The outer-joined columns are None for the other kind of notification.
+_Found = Row[NotificationRow, str, str, str, str, int, str]
+
+
+def _entity(found: _Found) -> Notification:
+    row, channel, rule, monitor, model, version, alias = found
+    if row.approval_id is not None:
+        subject = f"approval #{row.approval_id}: {model} {version} → {alias}"
+    else:
+        subject = f"{rule} on {monitor}"
     return Notification(
         id=row.id,
         alert_id=row.alert_id,
+        approval_id=row.approval_id,
+        subject=subject,
         rule=rule,
         monitor=monitor,
         channel=channel,
@@ -122,9 +167,14 @@ class Outbox:
         self._max_attempts = max_attempts
 
     def list_notifications(
-        self, *, status: str | None = None, alert_id: int | None = None, limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        alert_id: int | None = None,
+        approval_id: int | None = None,
+        limit: int = 1000,
     ) -> list[Notification]:
-        """Notifications, newest first."""
+        """Notifications, newest first; of one status, one alert or one approval request."""
         if status is not None and status not in NOTIFICATION_STATUSES:
             raise InvalidInputError(
                 f"notification status {status!r} is unknown; use {', '.join(NOTIFICATION_STATUSES)}"
@@ -134,9 +184,11 @@ class Outbox:
             stmt = stmt.where(NotificationRow.status == status)
         if alert_id is not None:
             stmt = stmt.where(NotificationRow.alert_id == alert_id)
+        if approval_id is not None:
+            stmt = stmt.where(NotificationRow.approval_id == approval_id)
         with self._db.session(write=False) as session:
             rows = session.execute(stmt.order_by(NotificationRow.id.desc()).limit(limit)).all()
-            return [_entity(*row) for row in rows]
+            return [_entity(row) for row in rows]
 
     @staticmethod
     def _get(session: Session, notification_id: int) -> Notification:
@@ -145,7 +197,7 @@ class Outbox:
             raise NotFoundError(
                 f"notification {notification_id} not found; `werft alerts notifications` lists them"
             )
-        return _entity(*found)
+        return _entity(found)
 
     def retry(self, notification_id: int) -> Notification:
         """Queue a pending or failed notification for an attempt now, with fresh attempts.
@@ -222,7 +274,7 @@ class Outbox:
     def _record(self, notification_id: int, error: str | None, at: datetime) -> Notification | None:
         with self._db.session() as session:
             row = session.get(NotificationRow, notification_id)
-            if row is None:  # its rule or channel was deleted meanwhile
+            if row is None:  # its rule, request or channel was deleted meanwhile
                 return None
             row.attempts += 1
             row.next_attempt_at = at  # the claim's lease ends

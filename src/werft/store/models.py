@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -417,15 +418,25 @@ class AlertRow(Base):
 
 
 class NotificationRow(Base):
-    """A message to a channel about an alert; kept until sent or given up, never dropped."""
+    """A message to a channel about an alert or an approval request; kept until sent or
+    given up, never dropped. Exactly one of ``alert_id`` and ``approval_id`` is set."""
 
     __tablename__ = "alert_notifications"
-    __table_args__ = (Index("ix_alert_notifications_status_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_alert_notifications_status_due", "status", "next_attempt_at"),
+        CheckConstraint("(alert_id IS NULL) <> (approval_id IS NULL)", name="one_subject"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
+    )
+    approval_id: Mapped[int | None] = mapped_column(
+        ForeignKey("approval_requests.id", ondelete="CASCADE"), index=True
+    )
     channel_id: Mapped[str] = mapped_column(ForeignKey("alert_channels.id", ondelete="CASCADE"))
-    event: Mapped[str] = mapped_column(String(16))  # firing | resolved
+    # firing | resolved (alerts); requested | approved | rejected | cancelled (approvals)
+    event: Mapped[str] = mapped_column(String(16))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from werft.governance import audit
+from werft.governance import audit, notices
 from werft.governance.approval_entities import Approval, NoticeDelivery
-from werft.governance.notices import ApprovalNotifier, channel_configs, deliver
+from werft.governance.notices import ApprovalNotifier
 from werft.governance.policy import StoredUseCase, project_key
 from werft.governance.roles import Role, current_principal
 from werft.registry.aliases import move_alias
@@ -114,22 +114,24 @@ class PromotionBase:
             at=self._clock(),
         )
 
-    def _notify(
-        self, event: str, approval: Approval, use_case: StoredUseCase | None
+    def _queue(
+        self, session: Session, event: str, approval: Approval, use_case: StoredUseCase | None
     ) -> list[NoticeDelivery]:
+        """Write the notices to the use case's channels into the outbox, in ``session``."""
         channels = use_case.notify if use_case else []
-        if not channels and self._notifier is None:
+        return notices.queue(session, event, approval, channels=channels, at=self._clock())
+
+    def _announce(
+        self, event: str, approval: Approval, queued: list[NoticeDelivery]
+    ) -> list[NoticeDelivery]:
+        """After the commit: tell the notifier, audit every outcome; all outcomes."""
+        outcomes = queued + notices.call_notifier(self._notifier, event, approval)
+        if not outcomes:
             return []
-        with self._db.session(write=False) as session:
-            configs = channel_configs(session, channels)
-        outcomes = deliver(
-            event,
-            approval,
-            channels=channels,
-            configs=configs,
-            notifier=self._notifier,
-            at=self._clock(),
-        )
+        for failed in (o for o in outcomes if not o.ok):
+            notices.log.warning(
+                "approval #%s: notifying %s failed: %s", approval.id, failed.target, failed.error
+            )
         with self._db.session() as session:
             audit.append(
                 session,

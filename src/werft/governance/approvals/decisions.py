@@ -72,7 +72,8 @@ class Decisions(PromotionBase):
                 )
                 target.status = VersionStatus.APPROVED.value
             approval = approvals_of(session, [request])[0]
-        self._notify("approved", approval, use_case)
+            queued = self._queue(session, "approved", approval, use_case)
+        self._announce("approved", approval, queued)
         return approval
 
     def reject(self, request_id: int, *, comment: str) -> Approval:
@@ -91,7 +92,8 @@ class Decisions(PromotionBase):
             self._decide(request, ApprovalStatus.REJECTED, actor, comment)
             self._audit(session, "approval.rejected", request, model, target)
             approval = approvals_of(session, [request])[0]
-        self._notify("rejected", approval, use_case)
+            queued = self._queue(session, "rejected", approval, use_case)
+        self._announce("rejected", approval, queued)
         return approval
 
     def cancel(self, request_id: int, *, comment: str = "") -> Approval:
@@ -110,7 +112,8 @@ class Decisions(PromotionBase):
             self._audit(session, "approval.cancelled", request, model, target)
             approval = approvals_of(session, [request])[0]
             use_case = load_use_case(session, model.project_id)
-        self._notify("cancelled", approval, use_case)
+            queued = self._queue(session, "cancelled", approval, use_case)
+        self._announce("cancelled", approval, queued)
         return approval
 
     def _decidable(

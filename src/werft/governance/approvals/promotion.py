@@ -103,8 +103,9 @@ class Promotions(PromotionBase):
             session.flush()
             self._audit(session, "approval.requested", row, model, target)
             approval = approvals_of(session, [row])[0]
+            queued = self._queue(session, "requested", approval, use_case)
             entity = version_entity(session, model, target)
-        notices = self._notify("requested", approval, use_case)
+        notices = self._announce("requested", approval, queued)
         return PromotionResult(
             moved=False,
             alias=alias,

@@ -7,4 +7,4 @@ own idea of the head.
 
 from __future__ import annotations
 
-HEAD_REVISION = "0006"
+HEAD_REVISION = "0007"
