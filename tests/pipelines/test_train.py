@@ -7,6 +7,7 @@ read the store, not the printed text.
 
 from __future__ import annotations
 
+import platform
 import threading
 import time
 from pathlib import Path
@@ -78,6 +79,7 @@ def test_train_links_every_step_and_waits_for_the_approver(
     }
     assert tracked.tags["werft.pipeline_run"] == str(run.id)
     assert tracked.tags["werft.code_digest"] == run.code.digest
+    assert tracked.environment["python"] == platform.python_version()  # the local interpreter
     assert "train_accuracy" in tracked.metrics
     logs = tmp_path / "training.log"
     local.download_artifact(tracked.id, "logs/training.log", logs)

@@ -28,6 +28,7 @@ from werft.pipelines.service import LOG_TAIL
 from werft.pipelines.spec import TrainingSpec, parse_dataset_ref
 from werft.registry.entities import ModelVersion, VersionStatus
 from werft.sdk.backend import Backend
+from werft.sdk.environment import describe_environment
 from werft.tracking.entities import RunStatus
 
 log = logging.getLogger("werft.pipelines")
@@ -160,6 +161,9 @@ class Engine:
             source_file=spec.entrypoint,
             git_commit=run.code.commit or None,
             git_dirty=run.code.dirty if run.code.commit else None,
+            # The local executor trains with this interpreter and its packages; a Ray
+            # cluster's nodes have their own, which this process cannot see.
+            environment=describe_environment() if spec.executor == "local" else {},
         )
         if spec.params:
             backend.log_params(created.id, spec.params)
