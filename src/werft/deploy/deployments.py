@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +26,8 @@ from werft.store.models import (
     DeploymentRow,
     FeedbackRow,
     PredictionSegmentRow,
+    ProjectRow,
+    RegisteredModelRow,
     ReplicaRow,
     ServingStatsRow,
 )
@@ -41,6 +43,32 @@ def deployment_row(session: Session, name: str) -> DeploymentRow:
     if row is None:
         raise NotFoundError(f"deployment {name!r} not found; `werft deployments list` shows them")
     return row
+
+
+def deployments_within(session: Session, projects: Collection[str]) -> list[str]:
+    """The ids of the deployments all of whose served models belong to ``projects``.
+
+    A deployment belongs to the projects of the models it serves (as access
+    control reads it); one serving nothing registered belongs to none. The
+    served models live in a JSON column, so this reads every deployment's
+    list (a handful per server) and every served model's project in one query.
+    """
+    served = session.execute(select(DeploymentRow.id, DeploymentRow.models)).all()
+    names = sorted({name for _, models in served for name in models or {}})
+    owner: dict[str, str] = dict(
+        session.execute(
+            select(RegisteredModelRow.name, ProjectRow.key)
+            .join(ProjectRow, ProjectRow.id == RegisteredModelRow.project_id)
+            .where(RegisteredModelRow.name.in_(names))
+        ).all()
+    )
+    allowed = set(projects)
+    found = []
+    for deployment_id, models in served:
+        keys = {owner[name] for name in models or {} if name in owner}
+        if keys and keys <= allowed:
+            found.append(deployment_id)
+    return found
 
 
 class DeploymentService:
@@ -192,10 +220,14 @@ class DeploymentService:
         with self._db.session(write=False) as session:
             return self._entity(session, deployment_row(session, name))
 
-    def list_deployments(self) -> list[Deployment]:
+    def list_deployments(self, *, projects: Collection[str] | None = None) -> list[Deployment]:
+        """Deployments by name; ``projects``: only those every project they serve is
+        among (the caller's, on a server with auth), None: all."""
         with self._db.session(write=False) as session:
-            rows = session.scalars(select(DeploymentRow).order_by(DeploymentRow.name)).all()
-            return [self._entity(session, row) for row in rows]
+            stmt = select(DeploymentRow).order_by(DeploymentRow.name)
+            if projects is not None:
+                stmt = stmt.where(DeploymentRow.id.in_(deployments_within(session, projects)))
+            return [self._entity(session, row) for row in session.scalars(stmt)]
 
     # --- prediction log and feedback -------------------------------------------------
 

@@ -15,9 +15,11 @@ Decisions:
 - A deployment belongs to the projects of the models it serves; a monitor and a
   replica to their deployment's; a role is needed in *each* of them.
 - Listings that span projects (``GET /models`` without ``?project=``, the alerts
-  of every monitor, blobs by content hash) need the role in at least one
-  project: they show every project's entries, the price of not filtering
-  lists per caller.
+  of every monitor) need the role in at least one project, and show only the
+  entries of the projects the caller holds a role in (:func:`visible_projects`;
+  the services filter in their queries, so pages stay whole). A deployment, and
+  what hangs off it, is shown when the caller may read every project it serves.
+  Blobs by content hash and alert rules and channels are shared.
 """
 
 from __future__ import annotations
@@ -211,6 +213,21 @@ def _names(value: Any) -> list[str]:
     if isinstance(value, list | tuple | set):
         return [str(v) for v in value if v is not None]
     return [str(value)]
+
+
+def visible_projects(principal: Principal | None) -> frozenset[str] | None:
+    """The project keys whose entries a listing across projects shows the caller.
+
+    None means every project: a global admin. Every role includes reading, so
+    each project the caller holds a role in counts. Without a principal (a
+    server with auth on answering an unauthenticated call) nothing is visible:
+    callers without auth, where everything is open, do not ask.
+    """
+    if principal is None:
+        return frozenset()
+    if principal.is_admin:
+        return None
+    return frozenset(principal.roles)
 
 
 class AccessControl:

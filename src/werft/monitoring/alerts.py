@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 from sqlalchemy.orm import Session
 
+from werft.deploy.deployments import deployments_within
 from werft.errors import AlreadyExistsError, ConflictError, InvalidInputError
 from werft.monitoring import _alert_rows as rows
 from werft.monitoring import messages
@@ -44,7 +45,7 @@ from werft.monitoring.channels import DeliveryError, check_config, send
 from werft.monitoring.conditions import Condition, parse_condition
 from werft.monitoring.outbox import MAX_ATTEMPTS, Outbox, enqueue
 from werft.store.db import Database
-from werft.store.models import AlertRow, AlertRuleRow, ChannelRow
+from werft.store.models import AlertRow, AlertRuleRow, ChannelRow, MonitorRow
 from werft.tracking._rows import Clock, utcnow
 
 MAX_FOR_SECONDS = 90 * 86400
@@ -346,9 +347,14 @@ class AlertService:
         state: str | None = None,
         rule: str | None = None,
         monitor: str | None = None,
+        projects: Collection[str] | None = None,
         limit: int = 1000,
     ) -> list[Alert]:
-        """Alerts, newest first, optionally of one state, rule or monitor."""
+        """Alerts, newest first, optionally of one state, rule or monitor.
+
+        ``projects`` keeps only alerts of monitors whose deployment is within
+        these projects (the caller's, on a server with auth); None: all.
+        """
         if state is not None and state not in ALERT_STATES:
             raise InvalidInputError(
                 f"alert state {state!r} is unknown; use {', '.join(ALERT_STATES)}"
@@ -363,6 +369,14 @@ class AlertService:
         if monitor is not None:
             stmt = stmt.where(AlertRow.monitor == monitor)
         with self._db.session(write=False) as session:
+            if projects is not None:
+                stmt = stmt.where(
+                    AlertRow.monitor.in_(
+                        select(MonitorRow.name).where(
+                            MonitorRow.deployment_id.in_(deployments_within(session, projects))
+                        )
+                    )
+                )
             found = session.execute(stmt.order_by(AlertRow.id.desc()).limit(limit)).all()
             return [rows.alert_entity(alert, rule_row) for alert, rule_row in found]
 

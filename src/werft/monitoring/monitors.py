@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
-from werft.deploy.deployments import DeploymentService, deployment_row
+from werft.deploy.deployments import DeploymentService, deployment_row, deployments_within
 from werft.errors import AlreadyExistsError, InvalidInputError, NotFoundError, WerftError
 from werft.monitoring.entities import Monitor, MonitorConfig, MonitorResult
 from werft.monitoring.evaluation import WindowInputs, evaluate_window
@@ -134,13 +134,19 @@ class MonitorService:
             row = self._row(session, name)
             return _monitor(row, _deployment_name(session, row))
 
-    def list_monitors(self, *, deployment: str | None = None) -> list[Monitor]:
+    def list_monitors(
+        self, *, deployment: str | None = None, projects: Collection[str] | None = None
+    ) -> list[Monitor]:
+        """Monitors by name, optionally of one deployment; ``projects``: only those of
+        deployments within these projects (the caller's, on a server with auth)."""
         with self._db.session(write=False) as session:
             stmt = select(MonitorRow, DeploymentRow.name).join(
                 DeploymentRow, DeploymentRow.id == MonitorRow.deployment_id
             )
             if deployment is not None:
                 stmt = stmt.where(DeploymentRow.name == deployment)
+            if projects is not None:
+                stmt = stmt.where(DeploymentRow.id.in_(deployments_within(session, projects)))
             return [
                 _monitor(row, dep) for row, dep in session.execute(stmt.order_by(MonitorRow.name))
             ]

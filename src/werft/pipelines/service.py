@@ -16,7 +16,7 @@ finished — across any number of workers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,7 +53,7 @@ from werft.store.models import (
     RunRow,
 )
 from werft.store.pipeline_models import PipelineRow, PipelineRunRow
-from werft.tracking._rows import Clock, aware, get_project_row, utcnow
+from werft.tracking._rows import Clock, aware, get_project_row, project_ids, utcnow
 
 STALE_AFTER = timedelta(minutes=10)
 """A run whose executor has not reported for this long is given up as failed."""
@@ -374,9 +374,13 @@ class PipelineService:
         *,
         training_run_id: str | None = None,
         status: PipelineStatus | None = None,
+        projects: Collection[str] | None = None,
         limit: int = 50,
     ) -> list[PipelineRun]:
         """Runs, newest first, of a project (or all), of a training run, or in a status.
+
+        ``projects`` keeps only these projects' runs (the caller's, on a server
+        with auth); None: every project.
 
         Raises:
             NotFoundError: No such project.
@@ -387,6 +391,8 @@ class PipelineService:
             stmt = select(PipelineRunRow).order_by(PipelineRunRow.id.desc()).limit(limit)
             if project is not None:
                 stmt = stmt.where(PipelineRunRow.project_id == get_project_row(session, project).id)
+            if projects is not None:
+                stmt = stmt.where(PipelineRunRow.project_id.in_(project_ids(projects)))
             if training_run_id is not None:
                 stmt = stmt.where(PipelineRunRow.training_run_id == training_run_id)
             if status is not None:

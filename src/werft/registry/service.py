@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -40,7 +40,14 @@ from werft.store.models import (
     RunRow,
 )
 from werft.store.pipeline_models import PipelineRunRow
-from werft.tracking._rows import Clock, aware, get_project_row, load_runs, utcnow
+from werft.tracking._rows import (
+    Clock,
+    aware,
+    get_project_row,
+    load_runs,
+    project_ids,
+    utcnow,
+)
 from werft.tracking.entities import Page
 from werft.tracking.paging import check_page_size, decode_cursor, encode_cursor, fingerprint
 
@@ -88,11 +95,24 @@ class ModelRegistry:
             return model_entity(session, get_model_row(session, name))
 
     def list_models(
-        self, *, project: str | None = None, limit: int = 100, cursor: str | None = None
+        self,
+        *,
+        project: str | None = None,
+        projects: Collection[str] | None = None,
+        limit: int = 100,
+        cursor: str | None = None,
     ) -> Page[RegisteredModel]:
-        """Registered models by name, optionally of one project."""
+        """Registered models by name, optionally of one project.
+
+        Args:
+            project: Only this project's models.
+            projects: Only models of these projects (the caller's, on a server
+                with auth); None: every project.
+            limit: Page size.
+            cursor: The previous page's ``next_cursor``.
+        """
         check_page_size(limit, 1000)
-        query = fingerprint("models", project)
+        query = fingerprint("models", project, sorted(projects) if projects is not None else None)
         offset = decode_cursor(cursor, query)
         with self._db.session(write=False) as session:
             stmt = select(RegisteredModelRow).order_by(RegisteredModelRow.name)
@@ -100,6 +120,8 @@ class ModelRegistry:
                 stmt = stmt.where(
                     RegisteredModelRow.project_id == get_project_row(session, project).id
                 )
+            if projects is not None:
+                stmt = stmt.where(RegisteredModelRow.project_id.in_(project_ids(projects)))
             rows = session.scalars(stmt.offset(offset).limit(limit + 1)).all()
             items = [model_entity(session, row) for row in rows[:limit]]
         more = len(rows) > limit

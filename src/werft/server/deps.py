@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from werft.errors import PermissionDeniedError
-from werft.governance.access import Lookup, Rule
+from werft.governance.access import Lookup, Rule, visible_projects
 from werft.governance.roles import Principal, Role, current_principal
 from werft.services import Services
 
@@ -126,3 +126,14 @@ def _principal(_request: Request) -> Principal | None:
 
 PrincipalDep = Annotated[Principal | None, Depends(_principal)]
 """The authenticated caller; None when auth is off."""
+
+
+def _visible_projects(request: Request) -> frozenset[str] | None:
+    if not auth_enabled(request):
+        return None
+    return visible_projects(current_principal())
+
+
+VisibleProjectsDep = Annotated[frozenset[str] | None, Depends(_visible_projects)]
+"""The projects a listing across projects may show the caller; None: every project
+(auth off, or a global admin). Pass it to the service, which filters in its query."""

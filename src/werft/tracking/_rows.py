@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from werft.errors import ConflictError, NotFoundError
@@ -75,6 +75,11 @@ def get_project_row(session: Session, key: str, *, include_deleted: bool = False
     if row is None or (row.deleted_at is not None and not include_deleted):
         raise NotFoundError(f"project {key!r} not found; `werft projects list` shows the projects")
     return row
+
+
+def project_ids(keys: Collection[str]) -> Select[str]:
+    """The ids of the projects with these keys, as a subquery for ``column.in_(...)``."""
+    return select(ProjectRow.id).where(ProjectRow.key.in_(sorted(keys)))
 
 
 def get_run_row(session: Session, run_id: str, *, include_deleted: bool = False) -> RunRow:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
@@ -87,16 +88,23 @@ class ProjectService:
             return project_entity(row)
 
     def list(
-        self, *, limit: int = 100, cursor: str | None = None, include_deleted: bool = False
+        self,
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        include_deleted: bool = False,
+        keys: Collection[str] | None = None,
     ) -> Page[Project]:
-        """Projects ordered by key."""
+        """Projects ordered by key; ``keys``: only these (the caller's), None: all."""
         check_page_size(limit, 1000)
-        query = fingerprint("projects", include_deleted)
+        query = fingerprint("projects", include_deleted, sorted(keys) if keys is not None else None)
         offset = decode_cursor(cursor, query)
         with self._db.session(write=False) as session:
             stmt = select(ProjectRow).order_by(ProjectRow.key)
             if not include_deleted:
                 stmt = stmt.where(ProjectRow.deleted_at.is_(None))
+            if keys is not None:
+                stmt = stmt.where(ProjectRow.key.in_(sorted(keys)))
             rows = session.scalars(stmt.offset(offset).limit(limit + 1)).all()
         items = [project_entity(row) for row in rows[:limit]]
         more = len(rows) > limit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,6 +24,7 @@ from werft.governance.policy import (
 from werft.registry._rows import get_model_row
 from werft.registry.entities import VersionStatus
 from werft.store.models import ApprovalRow, ModelVersionRow, RegisteredModelRow
+from werft.tracking._rows import project_ids
 
 
 class Decisions(PromotionBase):
@@ -162,10 +165,27 @@ class Decisions(PromotionBase):
             return approvals_of(session, [_request_row(session, request_id)])[0]
 
     def list_requests(
-        self, *, status: str | None = None, model: str | None = None, limit: int = 1000
+        self,
+        *,
+        status: str | None = None,
+        model: str | None = None,
+        projects: Collection[str] | None = None,
+        limit: int = 1000,
     ) -> list[Approval]:
-        """Approval requests, newest first, optionally of one status or one model."""
+        """Approval requests, newest first, optionally of one status or one model.
+
+        ``projects`` keeps only requests for these projects' models (the
+        caller's, on a server with auth); None: every project.
+        """
         stmt = select(ApprovalRow).order_by(ApprovalRow.id.desc()).limit(limit)
+        if projects is not None:
+            stmt = stmt.where(
+                ApprovalRow.model_version_id.in_(
+                    select(ModelVersionRow.id)
+                    .join(RegisteredModelRow, RegisteredModelRow.id == ModelVersionRow.model_id)
+                    .where(RegisteredModelRow.project_id.in_(project_ids(projects)))
+                )
+            )
         if status is not None:
             if status not in {s.value for s in ApprovalStatus}:
                 raise InvalidInputError(

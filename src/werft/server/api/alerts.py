@@ -17,7 +17,7 @@ from werft.monitoring.alert_entities import (
     Notification,
 )
 from werft.monitoring.prometheus_rules import export_rules
-from werft.server.deps import ServicesDep, require_admin, require_any
+from werft.server.deps import ServicesDep, VisibleProjectsDep, require_admin, require_any
 
 router = APIRouter(tags=["alerts"])
 
@@ -147,13 +147,17 @@ def update_rule(services: ServicesDep, name: str, body: RuleUpdate) -> AlertRule
 @router.get("/alerts", dependencies=[require_any(Role.VIEWER)])
 def list_alerts(
     services: ServicesDep,
+    visible: VisibleProjectsDep,
+    *,
     state: str | None = None,
     rule: str | None = None,
     monitor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 1000,
 ) -> list[Alert]:
-    """Alerts, newest first."""
-    return services.alerts.list_alerts(state=state, rule=rule, monitor=monitor, limit=limit)
+    """Alerts, newest first, of the monitors the caller may read."""
+    return services.alerts.list_alerts(
+        state=state, rule=rule, monitor=monitor, projects=visible, limit=limit
+    )
 
 
 @router.get("/alerts/notifications", dependencies=[require_any(Role.VIEWER)])

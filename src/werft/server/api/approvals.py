@@ -14,7 +14,7 @@ from werft.governance.card_entities import ModelCard
 from werft.governance.card_render import render_html, render_markdown
 from werft.governance.roles import Role
 from werft.registry.entities import ModelVersion
-from werft.server.deps import ServicesDep, require
+from werft.server.deps import ServicesDep, VisibleProjectsDep, require
 
 router = APIRouter(tags=["approvals"])
 
@@ -65,12 +65,15 @@ def rollback(services: ServicesDep, name: str, alias: str) -> ModelVersion:
 )
 def list_approvals(
     services: ServicesDep,
+    visible: VisibleProjectsDep,
     status: str | None = None,
     model: str | None = None,
     limit: int = Query(1000, ge=1, le=10_000),
 ) -> list[Approval]:
-    """Approval requests, newest first."""
-    return services.promotions.list_requests(status=status, model=model, limit=limit)
+    """Approval requests, newest first, of the projects the caller holds a role in."""
+    return services.promotions.list_requests(
+        status=status, model=model, projects=visible, limit=limit
+    )
 
 
 @router.get("/approvals/{approval_id}", dependencies=[require(Role.VIEWER, access.approval())])

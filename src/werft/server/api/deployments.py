@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from werft.deploy.entities import Deployment, Segment, ServingStats, ServingWindow
 from werft.governance import access
 from werft.governance.roles import Role
-from werft.server.deps import ServicesDep, require, require_any
+from werft.server.deps import ServicesDep, VisibleProjectsDep, require, require_any
 
 router = APIRouter(tags=["deployments"])
 
@@ -51,8 +51,9 @@ class Stored(BaseModel):
 
 
 @router.get("/deployments", dependencies=[require_any(Role.VIEWER)])
-def list_deployments(services: ServicesDep) -> list[Deployment]:
-    return services.deployments.list_deployments()
+def list_deployments(services: ServicesDep, visible: VisibleProjectsDep) -> list[Deployment]:
+    """Deployments whose every served project the caller holds a role in."""
+    return services.deployments.list_deployments(projects=visible)
 
 
 @router.get("/deployments/{name}", dependencies=[require(Role.VIEWER, access.deployment())])

@@ -14,7 +14,7 @@ from werft.governance.roles import Role
 from werft.monitoring.entities import Kpi, Monitor, MonitorConfig, MonitorResult
 from werft.monitoring.report import render_html
 from werft.monitoring.schedule import parse_duration
-from werft.server.deps import ServicesDep, require
+from werft.server.deps import ServicesDep, VisibleProjectsDep, require
 
 router = APIRouter(tags=["monitoring"])
 
@@ -66,8 +66,11 @@ def create_monitor(services: ServicesDep, body: MonitorCreate) -> Monitor:
     "/monitors",
     dependencies=[require(Role.VIEWER, access.deployment("deployment", "query", optional=True))],
 )
-def list_monitors(services: ServicesDep, deployment: str | None = None) -> list[Monitor]:
-    return services.monitors.list_monitors(deployment=deployment)
+def list_monitors(
+    services: ServicesDep, visible: VisibleProjectsDep, deployment: str | None = None
+) -> list[Monitor]:
+    """Monitors of one deployment, or of every deployment the caller may read."""
+    return services.monitors.list_monitors(deployment=deployment, projects=visible)
 
 
 @router.get("/monitors/{name}", dependencies=[require(Role.VIEWER, access.monitor())])

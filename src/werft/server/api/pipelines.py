@@ -37,7 +37,7 @@ from werft.pipelines.entities import (
     PipelineRun,
     PipelineRunUpdate,
 )
-from werft.server.deps import ServicesDep, require, require_admin
+from werft.server.deps import ServicesDep, VisibleProjectsDep, require, require_admin
 
 router = APIRouter(tags=["pipelines"])
 
@@ -108,12 +108,16 @@ def list_project_pipeline_runs(
 )
 def list_pipeline_runs(
     services: ServicesDep,
+    visible: VisibleProjectsDep,
     project: str | None = None,
     training_run_id: TrainingRunQuery = None,
     limit: LimitQuery = 50,
 ) -> list[PipelineRun]:
-    """Pipeline runs of every project (``?project=`` filters), newest first."""
-    return services.pipelines.list_runs(project, training_run_id=training_run_id, limit=limit)
+    """Pipeline runs of every project the caller holds a role in (``?project=`` filters),
+    newest first."""
+    return services.pipelines.list_runs(
+        project, training_run_id=training_run_id, projects=visible, limit=limit
+    )
 
 
 @router.get("/pipeline-runs/{run_id}", dependencies=[require(Role.VIEWER, access.pipeline_run())])

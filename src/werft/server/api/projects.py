@@ -7,7 +7,13 @@ from fastapi import APIRouter, Query, status
 from werft.errors import InvalidInputError
 from werft.governance import access
 from werft.governance.roles import Role
-from werft.server.deps import ServicesDep, require, require_admin, require_signed_in
+from werft.server.deps import (
+    ServicesDep,
+    VisibleProjectsDep,
+    require,
+    require_admin,
+    require_signed_in,
+)
 from werft.server.schemas import DatasetRegister, ProjectCreate, RunCreate, RunSearch
 from werft.tracking.entities import DatasetVersion, Page, Project, Run
 
@@ -17,12 +23,15 @@ router = APIRouter(prefix="/projects", tags=["projects"])
 @router.get("", dependencies=[require_signed_in()])
 def list_projects(
     services: ServicesDep,
+    visible: VisibleProjectsDep,
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
     include_deleted: bool = False,
 ) -> Page[Project]:
-    """Projects ordered by key."""
-    return services.projects.list(limit=limit, cursor=cursor, include_deleted=include_deleted)
+    """Projects ordered by key: those the caller holds a role in (all, for a global admin)."""
+    return services.projects.list(
+        limit=limit, cursor=cursor, include_deleted=include_deleted, keys=visible
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[require_admin()])

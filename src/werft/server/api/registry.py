@@ -16,7 +16,7 @@ from werft.registry.entities import (
     RegisteredModel,
     VersionStatus,
 )
-from werft.server.deps import ServicesDep, require
+from werft.server.deps import ServicesDep, VisibleProjectsDep, require
 from werft.tracking.entities import Page
 
 router = APIRouter(tags=["registry"])
@@ -70,11 +70,15 @@ def create_model(services: ServicesDep, body: ModelCreate) -> RegisteredModel:
 )
 def list_models(
     services: ServicesDep,
+    visible: VisibleProjectsDep,
     project: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
     cursor: str | None = None,
 ) -> Page[RegisteredModel]:
-    return services.registry.list_models(project=project, limit=limit, cursor=cursor)
+    """Models by name: of one project, or of every project the caller holds a role in."""
+    return services.registry.list_models(
+        project=project, projects=visible, limit=limit, cursor=cursor
+    )
 
 
 @router.get("/models/{name}", dependencies=[require(Role.VIEWER, access.model())])
