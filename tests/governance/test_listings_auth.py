@@ -27,10 +27,12 @@ PROJECTS = ("churn", "fraud")
 
 
 def _fill(services: Services) -> None:
-    services.alerts.create_rule("drift", condition="drift.share > 0.3")
+    # Nothing listens on the channel: the notices stay in the outbox, to be listed.
+    services.alerts.create_channel("hook", "webhook", {"url": "http://127.0.0.1:9/hook"})
+    services.alerts.create_rule("drift", condition="drift.share > 0.3", channels=["hook"])
     for key in PROJECTS:
         release = Release(services, project=key)
-        release.use_case(approvers=())
+        release.use_case(approvers=(), notify=["hook"])
         model = f"{key}-model"
         version = release.version(name=model)
         with acting_as("dev"):
@@ -98,6 +100,10 @@ def _listings(server: Server, who: str | None) -> dict[str, list[str]]:
         "monitors": sorted(m["name"] for m in server.get(who, "/monitors")),
         "alerts": sorted(a["monitor"] for a in server.get(who, "/alerts")),
         "pipeline-runs": sorted(r["project"] for r in server.get(who, "/pipeline-runs")),
+        "notifications": sorted(
+            n["monitor"] or n["subject"].split(": ")[1].split(" ")[0]
+            for n in server.get(who, "/alerts/notifications")
+        ),
     }
 
 
@@ -111,6 +117,10 @@ def _seen_by(*keys: str) -> dict[str, list[str]]:
         "monitors": [f"{d}-monitor" for d in deployments],
         "alerts": [f"{d}-monitor" for d in deployments],
         "pipeline-runs": sorted(keys),
+        # An alert notice per monitor within the projects, an approval notice per request.
+        "notifications": sorted(
+            [*(f"{d}-monitor" for d in deployments), *(f"{k}-model" for k in keys)]
+        ),
     }
 
 

@@ -388,12 +388,17 @@ class AlertService:
         status: str | None = None,
         alert_id: int | None = None,
         approval_id: int | None = None,
+        projects: Collection[str] | None = None,
         limit: int = 1000,
     ) -> list[Notification]:
         """Notifications (of alerts and approval requests), newest first; ``status``
-        pending, sent or failed."""
+        pending, sent or failed; ``projects`` as in :meth:`list_alerts`."""
         return self._outbox.list_notifications(
-            status=status, alert_id=alert_id, approval_id=approval_id, limit=limit
+            status=status,
+            alert_id=alert_id,
+            approval_id=approval_id,
+            projects=projects,
+            limit=limit,
         )
 
     def retry_notification(self, notification_id: int) -> Notification:

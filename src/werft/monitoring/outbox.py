@@ -17,14 +17,15 @@ once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from werft.deploy.deployments import deployments_within
 from werft.errors import ConflictError, InvalidInputError, NotFoundError
 from werft.monitoring.alert_entities import (
     NOTIFICATION_STATUSES,
@@ -39,7 +40,9 @@ from werft.store.models import (
     ApprovalRow,
     ChannelRow,
     ModelVersionRow,
+    MonitorRow,
     NotificationRow,
+    ProjectRow,
     RegisteredModelRow,
 )
 from werft.tracking._rows import Clock, aware, utcnow
@@ -172,9 +175,15 @@ class Outbox:
         status: str | None = None,
         alert_id: int | None = None,
         approval_id: int | None = None,
+        projects: Collection[str] | None = None,
         limit: int = 1000,
     ) -> list[Notification]:
-        """Notifications, newest first; of one status, one alert or one approval request."""
+        """Notifications, newest first; of one status, one alert or one approval request.
+
+        ``projects`` keeps only notifications about these projects (the caller's, on a
+        server with auth): approval notices of their models, alert notices of monitors
+        whose deployment is within them, as the alert listing reads it. None: all.
+        """
         if status is not None and status not in NOTIFICATION_STATUSES:
             raise InvalidInputError(
                 f"notification status {status!r} is unknown; use {', '.join(NOTIFICATION_STATUSES)}"
@@ -187,6 +196,21 @@ class Outbox:
         if approval_id is not None:
             stmt = stmt.where(NotificationRow.approval_id == approval_id)
         with self._db.session(write=False) as session:
+            if projects is not None:
+                monitors = select(MonitorRow.name).where(
+                    MonitorRow.deployment_id.in_(deployments_within(session, projects))
+                )
+                own_models = select(RegisteredModelRow.id).where(
+                    RegisteredModelRow.project_id.in_(
+                        select(ProjectRow.id).where(ProjectRow.key.in_(list(projects)))
+                    )
+                )
+                stmt = stmt.where(
+                    or_(
+                        AlertRow.monitor.in_(monitors),
+                        ModelVersionRow.model_id.in_(own_models),
+                    )
+                )
             rows = session.execute(stmt.order_by(NotificationRow.id.desc()).limit(limit)).all()
             return [_entity(row) for row in rows]
 

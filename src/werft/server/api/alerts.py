@@ -163,11 +163,13 @@ def list_alerts(
 @router.get("/alerts/notifications", dependencies=[require_any(Role.VIEWER)])
 def list_notifications(
     services: ServicesDep,
+    visible: VisibleProjectsDep,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=50_000)] = 1000,
 ) -> list[Notification]:
-    """Notifications, newest first."""
-    return services.alerts.list_notifications(status=status, limit=limit)
+    """Notifications, newest first, about the projects the caller may read (approval
+    notices carry the request's reason and comment)."""
+    return services.alerts.list_notifications(status=status, projects=visible, limit=limit)
 
 
 @router.post(
