@@ -180,12 +180,13 @@ def test_the_server_runs_a_worker_that_fires_triggers(settings: Settings) -> Non
     from werft.server.app import create_app
 
     async def started(worker_interval: float | None) -> tuple[Any, Any]:
-        app = create_app(settings, worker_interval=worker_interval)
+        app = create_app(settings, worker_interval=worker_interval, max_pipelines=2)
         async with app.router.lifespan_context(app):
             worker = app.state.worker
             return worker, worker.tick() if worker is not None else None
 
     worker, counts = asyncio.run(started(3600))
     assert worker is not None and worker.pipelines is not None
+    assert worker.pipelines.max_parallel == 2
     assert counts["pipelines"] == 0
     assert asyncio.run(started(None)) == (None, None)

@@ -28,6 +28,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+MaxPipelinesOpt = typer.Option(
+    "--max-pipelines",
+    help="Pipeline runs (retrainings) the worker executes at once.",
+    min=1,
+)
+
+
 @handle_errors
 def server(
     ctx: typer.Context,
@@ -58,11 +65,12 @@ def server(
     worker_interval: Annotated[
         float, typer.Option(help="Seconds between the worker's passes.", min=0.1)
     ] = 10.0,
+    max_pipelines: Annotated[int, MaxPipelinesOpt] = 1,
 ) -> None:
     """Run the werft server: web UI at /, REST API under /api/v1, OpenAPI at /api/v1/docs.
 
-    The worker runs inside it by default: scheduled monitors, alert rules and
-    notification delivery.
+    The worker runs inside it by default: scheduled monitors, alert rules,
+    notification delivery, and the training pipelines' triggers and runs.
     """
     import uvicorn
 
@@ -95,7 +103,11 @@ def server(
         file=sys.stderr,
     )
     uvicorn.run(
-        create_app(settings, worker_interval=None if no_worker else worker_interval),
+        create_app(
+            settings,
+            worker_interval=None if no_worker else worker_interval,
+            max_pipelines=max_pipelines,
+        ),
         host=settings.server_host,
         port=settings.server_port,
         log_level=log_level,
@@ -108,6 +120,7 @@ def worker(
     ctx: typer.Context,
     interval: Annotated[float, typer.Option(help="Seconds between passes.", min=0.1)] = 10.0,
     once: Annotated[bool, typer.Option("--once", help="Do one pass and exit.")] = False,
+    max_pipelines: Annotated[int, MaxPipelinesOpt] = 1,
 ) -> None:
     """Run the worker on its own: monitors, alerts, notifications, training triggers.
 
@@ -127,7 +140,7 @@ def worker(
         )
     services = build_services(settings)
     try:
-        dispatcher = PipelineDispatcher(services, settings)
+        dispatcher = PipelineDispatcher(services, settings, max_parallel=max_pipelines)
         runner = Worker(services, interval=interval, pipelines=dispatcher)
         if once:
             counts = runner.tick()

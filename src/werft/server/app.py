@@ -43,6 +43,7 @@ def create_app(
     services: Services | None = None,
     worker_interval: float | None = None,
     auth: bool | None = None,
+    max_pipelines: int = 1,
 ) -> FastAPI:
     """Build the app; the services are built in the lifespan unless given.
 
@@ -51,6 +52,7 @@ def create_app(
         services: Prebuilt services (tests); the app then does not close them.
         worker_interval: Run the worker (monitors, alert notifications) in
             this process, ticking every this many seconds; ``None`` for none.
+        max_pipelines: Pipeline runs (retrainings) the worker executes at once.
         auth: Require an API token on every route but the health check;
             default ``settings.auth`` (off without settings). Kept in
             ``app.state.auth``, read on each request.
@@ -67,7 +69,9 @@ def create_app(
         worker = None
         if worker_interval is not None:
             dispatcher = (
-                PipelineDispatcher(app.state.services, settings) if settings is not None else None
+                PipelineDispatcher(app.state.services, settings, max_parallel=max_pipelines)
+                if settings is not None
+                else None
             )
             worker = Worker(app.state.services, interval=worker_interval, pipelines=dispatcher)
             worker.start()
