@@ -61,6 +61,15 @@ def test_train_then_runs_show_and_reproduce(repo: Path) -> None:
     assert [r["trigger"] for r in json.loads(out)] == ["reproduce", "manual"]
 
 
+def test_sync_stores_what_the_triggers_run(repo: Path) -> None:
+    code, out, err = _invoke("pipelines", "sync", "--file", str(repo))
+    assert code == 0, out + err
+    assert "synced the pipeline of churn: code sha256:" in out
+    assert "none (only `werft train` starts it)" in out
+    code, out, _ = _invoke("pipelines", "sync", "--file", str(repo), "--json")
+    assert json.loads(out)["spec"]["entrypoint"] == "train.py:main"
+
+
 def test_params_can_be_overridden_for_one_run(repo: Path) -> None:
     code, out, err = _invoke(
         "train", "--file", str(repo), "-q", "-P", "C=0.05", "-P", "note=first try", "--json"

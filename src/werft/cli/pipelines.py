@@ -144,26 +144,12 @@ def sync(ctx: typer.Context, file: FileOpt = Path("werft.yaml"), as_json: JsonOp
     """Store the training section and a snapshot of the repository, for the triggers.
 
     Triggered runs (schedule, alert, dataset) run the code synced last; `werft
-    train` syncs too.
+    train` runs your work tree and syncs only with --sync.
     """
-    import tempfile
+    from werft.pipelines.train import sync as sync_pipeline
 
-    from werft.governance.usecases import load_use_case
-    from werft.pipelines.code import snapshot
-
-    loaded = load_use_case(file)
-    if loaded.training is None:
-        raise typer.BadParameter(f"{file} has no 'training:' section", param_hint="--file")
-    backend = context.get(ctx).backend()
-    with tempfile.TemporaryDirectory(prefix="werft-code-") as tmp:
-        archive = Path(tmp) / "code.tar.gz"
-        code = snapshot(
-            file.resolve().parent, archive, exclude=[context.get(ctx).loaded.settings.home]
-        )
-        backend.upload_blob(archive)
-    pipeline = backend.sync_pipeline(
-        loaded.use_case.key, loaded.training.model_dump(mode="json"), code
-    )
+    cli = context.get(ctx)
+    pipeline = sync_pipeline(cli.backend(), cli.loaded.settings, file)
     if as_json:
         print_json(pipeline)
         return
@@ -171,7 +157,8 @@ def sync(ctx: typer.Context, file: FileOpt = Path("werft.yaml"), as_json: JsonOp
         ", ".join(f"{k}" for k in pipeline.trigger_state) or "none (only `werft train` starts it)"
     )
     print(
-        f"synced the pipeline of {pipeline.project}: code {code.digest[:19]}; triggers {triggers}"
+        f"synced the pipeline of {pipeline.project}: code {pipeline.code.digest[:19]}; "
+        f"triggers {triggers}"
     )
 
 

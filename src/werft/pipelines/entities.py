@@ -53,6 +53,19 @@ class PipelineStatus(StrEnum):
         )
 
 
+def decided_status(status: PipelineStatus, approval_status: str | None) -> PipelineStatus:
+    """Where a run ended once its approval request is decided (later, elsewhere):
+    ``awaiting_approval`` reads ``promoted`` when approved, ``rejected`` when
+    rejected or cancelled; every other status stays."""
+    if status is not PipelineStatus.AWAITING_APPROVAL:
+        return status
+    if approval_status == "approved":
+        return PipelineStatus.PROMOTED
+    if approval_status in ("rejected", "cancelled"):
+        return PipelineStatus.REJECTED
+    return status
+
+
 class _Entity(BaseModel):
     model_config = ConfigDict(frozen=True)
 

@@ -37,6 +37,7 @@ from werft.pipelines.entities import (
     PipelineRunUpdate,
     PipelineStatus,
     Trigger,
+    decided_status,
 )
 from werft.pipelines.spec import TrainingSpec, parse_dataset_ref
 from werft.registry._rows import get_model_row, get_version_row
@@ -148,12 +149,7 @@ class PipelineService:
             return {"next_at": next_run(value, now).isoformat()}
         if kind == "alert":
             return {"fired_after": now.isoformat()}
-        newest = session.scalar(
-            select(func.max(DatasetVersionRow.version)).where(
-                DatasetVersionRow.project_id == project.id, DatasetVersionRow.name == value
-            )
-        )
-        return {"after_version": int(newest or 0)}
+        return {"after_version": _newest_version(session, project, value) or 0}
 
     # -- runs -------------------------------------------------------------------------
 
@@ -668,6 +664,16 @@ def _pinned(data: dict[str, str], pins: dict[str, str]) -> dict[str, str]:
     return pinned
 
 
+def _newest_version(session: Session, project: ProjectRow, name: str) -> int | None:
+    """The number of the dataset's newest version, None before its first."""
+    newest = session.scalar(
+        select(func.max(DatasetVersionRow.version)).where(
+            DatasetVersionRow.project_id == project.id, DatasetVersionRow.name == name
+        )
+    )
+    return None if newest is None else int(newest)
+
+
 def _pin_latest(
     session: Session, project: ProjectRow, data: dict[str, str], *, strict: bool
 ) -> dict[str, str]:
@@ -680,11 +686,7 @@ def _pin_latest(
     for role, ref in data.items():
         name, version = parse_dataset_ref(ref)
         if version is None:
-            newest = session.scalar(
-                select(func.max(DatasetVersionRow.version)).where(
-                    DatasetVersionRow.project_id == project.id, DatasetVersionRow.name == name
-                )
-            )
+            newest = _newest_version(session, project, name)
             if newest is None and strict:
                 raise NotFoundError(
                     f"data.{role}: dataset {name!r} of project {project.key!r} has no version "
@@ -748,14 +750,10 @@ def _run_entity(
     approval_status, moved_at = None, aware(row.alias_moved_at)
     if row.approval_id is not None and row.approval_id in approvals:
         approval_status, decided_at = approvals[row.approval_id]
-        # The decision happens later, elsewhere; the run shows where it ended.
-        if status is PipelineStatus.AWAITING_APPROVAL and approval_status == "approved":
-            status, moved_at = PipelineStatus.PROMOTED, decided_at
-        elif status is PipelineStatus.AWAITING_APPROVAL and approval_status in (
-            "rejected",
-            "cancelled",
-        ):
-            status = PipelineStatus.REJECTED
+        decided = decided_status(status, approval_status)
+        if decided is PipelineStatus.PROMOTED and status is not decided:
+            moved_at = decided_at  # the approval moved the alias
+        status = decided
     created_at = aware(row.created_at)
     assert created_at is not None
     return PipelineRun(

@@ -17,10 +17,10 @@ from pydantic import BaseModel, ConfigDict
 
 from werft.config import Settings
 from werft.errors import InvalidInputError, NotFoundError
-from werft.governance.usecases import load_use_case
+from werft.governance.usecases import LoadedUseCase, load_use_case
 from werft.pipelines.code import cached_checkout, snapshot, unpack
 from werft.pipelines.engine import Engine
-from werft.pipelines.entities import NewPipelineRun, PipelineRun, Trigger
+from werft.pipelines.entities import CodeVersion, NewPipelineRun, Pipeline, PipelineRun, Trigger
 from werft.sdk.backend import Backend
 
 DEFAULT_TOLERANCE = 1e-9
@@ -54,6 +54,49 @@ def code_cache(settings: Settings) -> Path:
     return settings.home / "cache" / "code"
 
 
+def upload_code(backend: Backend, settings: Settings, workdir: Path) -> tuple[CodeVersion, Path]:
+    """Snapshot ``workdir``, store the snapshot as a blob and unpack it into the code cache.
+
+    werft's home is left out of the snapshot, unless the repository lies inside it.
+    Returns the code version and the unpacked checkout (what a run executes).
+    """
+    root, home = workdir.resolve(), settings.home.resolve()
+    cache = code_cache(settings)
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="werft-code-", dir=cache) as tmp:
+        archive = Path(tmp) / "code.tar.gz"
+        code = snapshot(root, archive, exclude=[] if root.is_relative_to(home) else [home])
+        backend.upload_blob(archive)
+        checkout = cache / code.digest.removeprefix("sha256:")
+        if not checkout.is_dir():
+            unpack(archive, checkout)
+    return code, checkout
+
+
+def sync(backend: Backend, settings: Settings, file: Path) -> Pipeline:
+    """Store the training section of ``file`` and a snapshot of its folder as the project's
+    pipeline: what the triggers run.
+
+    Raises:
+        NotFoundError: No such file or project.
+        InvalidInputError: The file is invalid or has no ``training`` section.
+    """
+    loaded = _with_training(file)
+    assert loaded.training is not None
+    code, _ = upload_code(backend, settings, file.resolve().parent)
+    return backend.sync_pipeline(loaded.use_case.key, loaded.training.model_dump(mode="json"), code)
+
+
+def _with_training(file: Path) -> LoadedUseCase:
+    loaded = load_use_case(file)
+    if loaded.training is None:
+        raise InvalidInputError(
+            f"{file} has no 'training:' section; docs/pipelines.md shows one "
+            "(entrypoint, params, data, executor, triggers, on_success)"
+        )
+    return loaded
+
+
 def train(
     backend: Backend,
     settings: Settings,
@@ -75,23 +118,10 @@ def train(
         NotFoundError: No such file; the project or a dataset does not exist.
         InvalidInputError: The file is invalid or has no ``training`` section.
     """
-    loaded = load_use_case(file)
-    if loaded.training is None:
-        raise InvalidInputError(
-            f"{file} has no 'training:' section; docs/pipelines.md shows one "
-            "(entrypoint, params, data, executor, triggers, on_success)"
-        )
+    loaded = _with_training(file)
+    assert loaded.training is not None
     project = loaded.use_case.key
-    workdir = file.resolve().parent
-    cache = code_cache(settings)
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="werft-code-", dir=cache) as tmp:
-        archive = Path(tmp) / "code.tar.gz"
-        code = snapshot(workdir, archive, exclude=[settings.home])
-        backend.upload_blob(archive)
-        checkout = cache / code.digest.removeprefix("sha256:")
-        if not checkout.is_dir():
-            unpack(archive, checkout)
+    code, checkout = upload_code(backend, settings, file.resolve().parent)
     spec = loaded.training.model_dump(mode="json")
     if sync:
         backend.sync_pipeline(project, spec, code)

@@ -33,6 +33,7 @@ from werft.governance.maturity_entities import MaturityReport, star_text
 from werft.governance.usecases import load_use_case
 from werft.pipelines.dispatch import PipelineDispatcher
 from werft.pipelines.entities import PipelineRun
+from werft.pipelines.train import sync as sync_pipeline
 from werft.quickstart.data import FEATURES, LABEL, make_customers
 from werft.quickstart.receiver import WebhookReceiver
 from werft.quickstart.repo import ALERT, MODEL, PROJECT, write
@@ -216,22 +217,11 @@ class _Lifecycle:
         file = write(self.repo, c=best_c)
         loaded = load_use_case(file)
         self.backend.sync_use_case(loaded.use_case, digest=loaded.digest)
-        self._sync_pipeline(file)
+        sync_pipeline(self.backend, self.settings, file)
         self.say(
             f"  werft.yaml pins C={best_c:g} for retraining; "
             f"pipeline synced (trigger: alert {ALERT})"
         )
-
-    def _sync_pipeline(self, file: Path) -> None:
-        from werft.pipelines.code import snapshot
-
-        loaded = load_use_case(file)
-        assert loaded.training is not None
-        with tempfile.TemporaryDirectory(prefix="werft-code-") as tmp:
-            archive = Path(tmp) / "code.tar.gz"
-            code = snapshot(self.repo, archive, exclude=[self.settings.home / "cache"])
-            self.backend.upload_blob(archive)
-        self.backend.sync_pipeline(PROJECT, loaded.training.model_dump(mode="json"), code)
 
     # 4 -------------------------------------------------------------------------------
     def _integration(self) -> None:

@@ -15,6 +15,7 @@ from werft.errors import AlreadyExistsError, ConflictError, NotFoundError, Unava
 from werft.governance import audit
 from werft.governance.policy import check_alias_deletion, check_direct_move, check_status_change
 from werft.governance.roles import trusted_name
+from werft.pipelines.entities import PipelineStatus, decided_status
 from werft.registry._rows import get_model_row, get_version_row, model_entity, version_entities
 from werft.registry.aliases import move_alias
 from werft.registry.entities import (
@@ -465,15 +466,12 @@ def _pipeline_link(session: Session, version_id: str, run_id: str | None) -> Pip
     ).first()
     if row is None:
         return None
-    status = row.status
-    if status == "awaiting_approval" and row.approval_id is not None:
-        # Decided later, elsewhere: show where the run ended (as the pipeline service does).
-        decided = session.scalar(
-            select(ApprovalRow.status).where(ApprovalRow.id == row.approval_id)
-        )
-        status = {"approved": "promoted", "rejected": "rejected", "cancelled": "rejected"}.get(
-            decided or "", status
-        )
+    approval = (
+        session.scalar(select(ApprovalRow.status).where(ApprovalRow.id == row.approval_id))
+        if row.approval_id is not None
+        else None
+    )
+    status = decided_status(PipelineStatus(row.status), approval).value
     return PipelineLink(
         id=row.id,
         trigger=row.trigger,
